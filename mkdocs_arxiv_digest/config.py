@@ -1,0 +1,58 @@
+"""Typed configuration: the plugin's options, and the subset a single block may override.
+
+Each option is documented right under its declaration; the README's configuration
+reference is checked against these docstrings by the test suite.
+"""
+
+from __future__ import annotations
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_CACHE_DIR = ".cache/plugin/arxiv-digest"
+
+
+class BlockOptions(Config):
+    """Options an ``arxiv-digest`` block may set in its YAML body, overriding the plugin's."""
+
+    language = c.Optional(c.Type(str))
+    """Language of the summaries and translations, as a code (`zh`, `ja`, `de`, `en`...). Default: `theme.language`, else `en`."""
+
+    model = c.Optional(c.Type(str))
+    """Chat model that writes summaries and translations. Default: `gpt-4.1-mini`."""
+
+
+class DigestConfig(BlockOptions):
+    """The plugin's options in ``mkdocs.yml``."""
+
+    base_url = c.Optional(c.Type(str))
+    """OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp, DeepSeek...). Default: `OPENAI_BASE_URL`, else OpenAI. The key always comes from `OPENAI_API_KEY`."""
+
+    arxiv_api_url = c.Type(str, default=DEFAULT_ARXIV_API_URL)
+    """arXiv export API endpoint; point it at a mirror or proxy if you have one."""
+
+    arxiv_delay = c.Type((int, float), default=3.0)
+    """Seconds between arXiv requests. arXiv's terms ask for at least 3; lower values are accepted only for an `arxiv_api_url` that is not arxiv.org."""
+
+    cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
+    """Cache directory, relative to `mkdocs.yml`. Restore and save it in CI to make rebuilds free."""
+
+    concurrency = c.Type(int, default=8)
+    """Language model requests in flight at once."""
+
+    timeout = c.Type((int, float), default=60.0)
+    """Seconds before one arXiv or model request is given up (and retried within bounds)."""
+
+    retries = c.Type(int, default=3)
+    """Retries of a failing arXiv or model request (HTTP 429, 5xx, timeouts, invalid replies)."""
+
+    refresh_days = c.Type((int, float), default=30.0)
+    """Days before metadata of an unversioned ID (`2403.16584`, not `2403.16584v2`) is asked for again; stale metadata is still served when arXiv is unreachable."""
+
+    offline = c.Type(bool, default=False)
+    """Never touch the network: serve from the snapshot and the cache only."""
+
+    snapshot = c.Optional(c.Type(str))
+    """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""

@@ -1,0 +1,173 @@
+"""Find ``arxiv-digest`` fenced blocks in Markdown and read their bodies.
+
+A body is either a list of identifiers (one or more per line, ``#`` comments, blank
+lines) or a YAML mapping with ``papers:`` and per-block options. Fences are tracked
+the CommonMark way, so a directive shown inside a longer fence (documentation of the
+syntax) is content, not a directive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mkdocs_arxiv_digest.config import BlockOptions
+from mkdocs_arxiv_digest.errors import InvalidIdError
+from mkdocs_arxiv_digest.ids import ArxivId, parse_id
+
+INFO_STRING = "arxiv-digest"
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_COMMENT = re.compile(r"(?:^|\s)#.*$")
+# A YAML body starts a line with `key:` — but `arXiv:2403.16584` and URLs do too.
+_YAML_KEY = re.compile(r"^(?!(?:arxiv|https?)\s*:)[A-Za-z_][\w-]*\s*:(?:\s|$)", re.IGNORECASE)
+
+
+@dataclass
+class Directive:
+    """One ``arxiv-digest`` block: what it asks for and where it sits in the page."""
+
+    line: int
+    """1-based line of the opening fence in the page."""
+    start: int
+    """0-based index of the opening fence line."""
+    end: int
+    """0-based index one past the closing fence line."""
+    indent: str
+    """Indentation of the fence (inside admonitions, lists, tabs)."""
+    ids: list[tuple[ArxivId, int]] = field(default_factory=list)
+    """Requested papers in the author's order, each with its 1-based page line."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Per-block options, validated against `BlockOptions`."""
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    """(page line, message) for everything that could not be read."""
+
+
+def find_directives(markdown: str) -> list[Directive]:
+    """Every top-level ``arxiv-digest`` block in the page, in order."""
+    lines = markdown.splitlines()
+    found: list[Directive] = []
+    opened: re.Match[str] | None = None
+    opened_at = 0
+    for index, line in enumerate(lines):
+        if opened is None:
+            match = _FENCE.match(line)
+            if match and not (match["fence"][0] == "`" and "`" in match["info"]):
+                opened, opened_at = match, index
+            continue
+        if _closes(line, opened):
+            if _is_directive(opened):
+                found.append(_read_block(lines, opened, opened_at, index + 1, closed=True))
+            opened = None
+    if opened is not None and _is_directive(opened):
+        directive = _read_block(lines, opened, opened_at, len(lines), closed=False)
+        directive.problems.insert(0, (opened_at + 1, "the arxiv-digest block is never closed"))
+        found.append(directive)
+    return found
+
+
+def replace_directives(markdown: str, directives: list[Directive], render: Callable[[Directive], str]) -> str:
+    """Replace each of the page's ``directives`` by ``render(directive)``, re-indented to its place."""
+    if not directives:
+        return markdown
+    lines = markdown.splitlines()
+    out: list[str] = []
+    cursor = 0
+    for directive in directives:
+        out.extend(lines[cursor : directive.start])
+        rendered = render(directive)
+        out.extend(directive.indent + row if row else row for row in rendered.splitlines())
+        cursor = directive.end
+    out.extend(lines[cursor:])
+    return "\n".join(out) + ("\n" if markdown.endswith("\n") else "")
+
+
+def _closes(line: str, opened: re.Match[str]) -> bool:
+    fence = opened["fence"]
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and stripped == fence[0] * len(stripped)
+
+
+def _is_directive(opened: re.Match[str]) -> bool:
+    info = opened["info"].split()
+    return bool(info) and info[0] == INFO_STRING
+
+
+def _read_block(lines: list[str], opened: re.Match[str], start: int, end: int, *, closed: bool) -> Directive:
+    indent = opened["indent"]
+    body = [_dedent(line, indent) for line in lines[start + 1 : end - 1 if closed else end]]
+    directive = Directive(line=start + 1, start=start, end=end, indent=indent)
+    first_body_line = start + 2
+    if any(_YAML_KEY.match(line) for line in body):
+        _read_yaml(directive, "\n".join(body), first_body_line)
+    else:
+        _read_lines(directive, body, first_body_line)
+    if not directive.ids and not directive.problems:
+        directive.problems.append((directive.line, "the arxiv-digest block lists no papers"))
+    return directive
+
+
+def _dedent(line: str, indent: str) -> str:
+    return line[len(indent) :] if line.startswith(indent) else line.lstrip()
+
+
+def _read_lines(directive: Directive, body: list[str], first_line: int) -> None:
+    for offset, line in enumerate(body):
+        for token in re.split(r"[\s,]+", _COMMENT.sub("", line)):
+            if token:
+                _add_id(directive, token, first_line + offset)
+
+
+def _add_id(directive: Directive, text: str, line: int) -> None:
+    try:
+        directive.ids.append((parse_id(text), line))
+    except InvalidIdError as error:
+        directive.problems.append((line, f"skipped {error.text!r}: {error.reason}"))
+
+
+def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
+    # BaseLoader keeps every scalar a string: `2403.10010` must not become a float.
+    try:
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = first_line + mark.line if mark else directive.line
+        problem = getattr(error, "problem", None) or str(error)
+        directive.problems.append((line, f"invalid YAML in the arxiv-digest block: {problem}"))
+        return
+    if not isinstance(root, yaml.MappingNode):
+        directive.problems.append((first_line, "a YAML arxiv-digest block must be a mapping with `papers:`"))
+        return
+    options: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        line = first_line + key_node.start_mark.line
+        if key_node.value != "papers":
+            if isinstance(value_node, yaml.ScalarNode):
+                options[key_node.value] = value_node.value
+            else:
+                directive.problems.append((line, f"option {key_node.value!r} must be a single value"))
+            continue
+        if not isinstance(value_node, yaml.SequenceNode):
+            directive.problems.append((line, "`papers:` must be a list of arXiv identifiers"))
+            continue
+        for item in value_node.value:
+            item_line = first_line + item.start_mark.line
+            if isinstance(item, yaml.ScalarNode):
+                _add_id(directive, item.value, item_line)
+            else:
+                directive.problems.append((item_line, "each entry of `papers:` must be one arXiv identifier"))
+    directive.options = _validate_options(options, directive)
+
+
+def _validate_options(options: dict[str, Any], directive: Directive) -> dict[str, Any]:
+    config = BlockOptions()
+    config.load_dict(options)
+    errors, warnings = config.validate()
+    for name, message in [*errors, *warnings]:
+        directive.problems.append((directive.line, f"option {name!r}: {message}"))
+    failed = {name for name, _ in errors}
+    return {name: config[name] for name in options if name in config and name not in failed and config[name] is not None}

@@ -1,0 +1,97 @@
+"""The records the pipeline moves around: plain, immutable, JSON-able.
+
+`Paper` is what arXiv says; `Digest` is what the model wrote about it in one language.
+`from_json` validates, because both come back from disk (cache, snapshot), which is
+input like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mkdocs_arxiv_digest.ids import ArxivId
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Metadata of one arXiv paper, as the API returned it."""
+
+    id: str
+    """Identifier without version, e.g. ``2403.16584`` or ``hep-th/9901001``."""
+    version: int
+    """The version this metadata describes."""
+    title: str
+    """English title, whitespace collapsed. May be ``"0"`` (arXiv 2104.12255): still a title."""
+    abstract: str
+    """English abstract; may be empty."""
+    authors: tuple[str, ...] = ()
+    published: str = ""
+    """Date of the first version, ``YYYY-MM-DD``."""
+
+    @property
+    def versioned_id(self) -> ArxivId:
+        return ArxivId(self.id, self.version)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"authors": list(self.authors)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Paper:
+        """Build from a mapping read off disk; raise ValueError on anything malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a paper must be a mapping")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError("paper `version` must be a positive integer")
+        authors = data.get("authors", [])
+        if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+            raise ValueError("paper `authors` must be a list of names")
+        return cls(
+            id=_text(data, "id", required=True),
+            version=version,
+            title=_text(data, "title", required=True),
+            abstract=_text(data, "abstract"),
+            authors=tuple(authors),
+            published=_text(data, "published"),
+        )
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What the model wrote about one paper in one language."""
+
+    language: str
+    model: str
+    """The model that wrote it, or e.g. ``written-by-hand`` in a snapshot."""
+    summary: str
+    """One sentence in `language`."""
+    title: str = ""
+    """Translated title; empty when `language` is English."""
+    abstract: str = ""
+    """Translated abstract; empty when `language` is English."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Digest:
+        """Build from a mapping read off disk; raise ValueError on anything malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a digest must be a mapping")
+        return cls(
+            language=_text(data, "language", required=True),
+            model=_text(data, "model", required=True),
+            summary=_text(data, "summary", required=True),
+            title=_text(data, "title"),
+            abstract=_text(data, "abstract"),
+        )
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise ValueError(f"`{key}` must be text")
+    if required and not value:
+        raise ValueError(f"`{key}` is missing")
+    return value

@@ -1,0 +1,357 @@
+"""Orchestration: collect the papers pages ask for, resolve them, render the directives.
+
+Resolution goes snapshot → cache → network, for metadata (arXiv, batched) and then for
+generated text (the model, one request per paper, `concurrency` at a time, each paper
+starting as soon as its batch of metadata is in). Only complete, validated results are
+cached; failures are remembered for this build only, rendered as degraded rows with a
+warning that names page, line and ID, and retried on the next build.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mkdocs_arxiv_digest import arxiv_source, llm
+from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR, DEFAULT_MODEL
+from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
+from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
+from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.render import Row, render_digest
+from mkdocs_arxiv_digest.snapshot import Snapshot, load_snapshot
+
+PROGRESS_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline needs, resolved (paths absolute, defaults applied)."""
+
+    language: str = "en"
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    arxiv_api_url: str = DEFAULT_ARXIV_API_URL
+    arxiv_delay: float = 3.0
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
+    concurrency: int = 8
+    timeout: float = 60.0
+    retries: int = 3
+    refresh_days: float = 30.0
+    offline: bool = False
+    snapshot: Path | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], *, base_dir: Path, default_language: str | None) -> Settings:
+        """Settings from validated plugin options; relative paths are relative to ``base_dir``."""
+        snapshot = options.get("snapshot")
+        return cls(
+            language=options.get("language") or default_language or "en",
+            model=options.get("model") or DEFAULT_MODEL,
+            base_url=options.get("base_url"),
+            arxiv_api_url=options["arxiv_api_url"],
+            arxiv_delay=float(options["arxiv_delay"]),
+            cache_dir=base_dir / options["cache_dir"],
+            concurrency=max(1, options["concurrency"]),
+            timeout=float(options["timeout"]),
+            retries=max(0, options["retries"]),
+            refresh_days=float(options["refresh_days"]),
+            offline=options["offline"],
+            snapshot=base_dir / snapshot if snapshot else None,
+        )
+
+
+@dataclass(frozen=True)
+class Want:
+    """One paper in one language by one model: the unit of generated text."""
+
+    id: ArxivId
+    language: str
+    model: str
+
+
+@dataclass
+class BuildStats:
+    """What a build rendered, for the one-line summary at its end."""
+
+    rendered: dict[Want, bool] = field(default_factory=dict)
+    """Each paper shown, and whether it was shown complete."""
+    generated: set[Want] = field(default_factory=set)
+    arxiv_requests: int = 0
+
+    def line(self, usage: llm.Usage | None) -> str:
+        complete = {want for want, ok in self.rendered.items() if ok}
+        generated = len(complete & self.generated)
+        tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens" if usage else ""
+        return (
+            f"{len(self.rendered)} papers: {len(complete) - generated} cached, {generated} generated, "
+            f"{len(self.rendered) - len(complete)} failed; {self.arxiv_requests} arXiv requests{tokens}"
+        )
+
+
+class Pipeline:
+    """Collect → resolve → render, with IO behind replaceable collaborators."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        cache: Cache | None = None,
+        snapshot: Snapshot | None = None,
+        source: arxiv_source.ArxivSource | None = None,
+        summarizer_factory: Callable[[Settings], llm.Summarizer] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache or Cache(settings.cache_dir)
+        self.snapshot = snapshot if snapshot is not None else _load_snapshot(settings.snapshot)
+        self._source = source
+        self._summarizer_factory = summarizer_factory or _default_summarizer
+        self._summarizer: llm.Summarizer | None = None
+        self.papers: dict[ArxivId, Paper] = {}
+        self.digests: dict[str, Digest] = {}
+        self.stats = BuildStats()
+        self.paper_errors: dict[ArxivId, str] = {}
+        self.digest_errors: dict[Want, str] = {}
+        self._usage_at_start = llm.Usage()
+
+    # -- builds -------------------------------------------------------------------
+
+    def begin_build(self) -> None:
+        """Forget this build's failures (they are retried) and counts; keep what resolved."""
+        self.paper_errors.clear()
+        self.digest_errors.clear()
+        self.stats = BuildStats()
+        if self._summarizer is not None:
+            self._usage_at_start = llm.Usage(**vars(self._summarizer.usage))
+
+    def summary_line(self) -> str:
+        usage = None
+        if self._summarizer is not None:
+            now, start = self._summarizer.usage, self._usage_at_start
+            usage = llm.Usage(
+                now.requests - start.requests,
+                now.prompt_tokens - start.prompt_tokens,
+                now.completion_tokens - start.completion_tokens,
+            )
+        return self.stats.line(usage)
+
+    def close(self) -> None:
+        self.cache.close()
+
+    # -- collect ------------------------------------------------------------------
+
+    def wants(self, directive: Directive) -> list[Want]:
+        language = directive.options.get("language") or self.settings.language
+        model = directive.options.get("model") or self.settings.model
+        return [Want(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
+
+    def prefetch(self, pages: Iterable[str]) -> None:
+        """Resolve every paper the given pages' Markdown asks for, site-wide, at once."""
+        wanted = [want for markdown in pages for directive in find_directives(markdown) for want in self.wants(directive)]
+        self.resolve(wanted)
+
+    # -- render -------------------------------------------------------------------
+
+    def render_page(self, markdown: str, page: str, *, math: bool = False) -> str:
+        """The page with every directive replaced by its digest (resolving what is missing)."""
+        directives = find_directives(markdown)
+        if not directives:
+            return markdown
+        self.resolve(want for directive in directives for want in self.wants(directive))
+        defined: set[str] = set()
+
+        def render(directive: Directive) -> str:
+            for line, message in directive.problems:
+                log.warning(f"{page}:{line}: {message}")
+            return render_digest(self._rows(directive, page), math=math, defined=defined)
+
+        return replace_directives(markdown, directives, render)
+
+    def _rows(self, directive: Directive, page: str) -> list[Row]:
+        rows: list[Row] = []
+        seen: dict[ArxivId, int] = {}
+        for want, (_, line) in zip(self.wants(directive), directive.ids):
+            if want.id in seen:
+                log.info(f"{page}:{line}: {want.id} is already listed on line {seen[want.id]}; shown once")
+                continue
+            seen[want.id] = line
+            paper = self.papers.get(want.id)
+            digest = self.digests.get(llm.digest_key(paper, want.language, want.model)) if paper else None
+            self.stats.rendered[want] = digest is not None
+            if paper is None:
+                log.warning(f"{page}:{line}: {want.id}: {self.paper_errors.get(want.id, 'no metadata')}")
+                rows.append(Row(want.id))
+                continue
+            error = self.digest_errors.get(want)
+            if digest is None and error:  # an empty error was already reported once (no key, offline)
+                log.warning(f"{page}:{line}: {want.id}: {error}")
+            rows.append(Row(want.id, paper, digest))
+        return rows
+
+    # -- resolve ------------------------------------------------------------------
+
+    def resolve(self, wants: Iterable[Want]) -> None:
+        """Make metadata and digests of ``wants`` available, from wherever they are."""
+        pending: dict[ArxivId, list[Want]] = {}
+        for want in wants:
+            pending.setdefault(want.id, []).append(want)
+        to_fetch: list[ArxivId] = []
+        stale: dict[ArxivId, Paper] = {}
+        for arxiv_id in pending:
+            if arxiv_id in self.papers or arxiv_id in self.paper_errors:
+                continue
+            paper = self.snapshot.paper(arxiv_id)
+            cached = self.cache.get_paper(arxiv_id) if paper is None else None
+            if cached is not None:
+                paper, age = cached
+                if arxiv_id.version is None and age > self.settings.refresh_days * 86400:
+                    stale[arxiv_id], paper = paper, None
+            if paper is None:
+                to_fetch.append(arxiv_id)
+            else:
+                self.papers[arxiv_id] = paper
+        with _Generator(self) as generator:
+            generator.submit(want for arxiv_id in pending if arxiv_id in self.papers for want in pending[arxiv_id])
+            for arxiv_id in self._fetch_papers(to_fetch, stale):
+                generator.submit(pending[arxiv_id])
+
+    def _fetch_papers(self, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterable[ArxivId]:
+        """Fetch metadata; yield each ID as soon as it is known (fetched or stale)."""
+        if not ids:
+            return
+        if self.settings.offline:
+            for arxiv_id in ids:
+                yield from self._fall_back(arxiv_id, stale, "not in the snapshot or the cache, and `offline` is on")
+            return
+        source = self._arxiv()
+        before = source.requests
+        for batch in source.fetch_batches(ids):
+            for arxiv_id, paper in batch.papers.items():
+                self.cache.put_paper(arxiv_id, paper)
+                self.papers[arxiv_id] = paper
+                yield arxiv_id
+            for arxiv_id in batch.missing:
+                self.paper_errors[arxiv_id] = f"arXiv has no paper {arxiv_id} (check the identifier)"
+            if batch.error is not None:
+                for arxiv_id in batch.ids:
+                    yield from self._fall_back(arxiv_id, stale, str(batch.error))
+        self.stats.arxiv_requests += source.requests - before
+
+    def _fall_back(self, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str) -> Iterable[ArxivId]:
+        if arxiv_id in stale:
+            log.info(f"{arxiv_id}: {reason}; using cached metadata")
+            self.papers[arxiv_id] = stale[arxiv_id]
+            yield arxiv_id
+        else:
+            self.paper_errors[arxiv_id] = reason
+
+    def _arxiv(self) -> arxiv_source.ArxivSource:
+        if self._source is None:
+            settings = self.settings
+            client = arxiv_source.make_client(settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay)
+            self._source = arxiv_source.ArxivSource(client, retries=settings.retries)
+        return self._source
+
+    def summarizer(self) -> llm.Summarizer:
+        """The build's summarizer, made on first need; raises `MissingApiKeyError`."""
+        if self._summarizer is None:
+            self._summarizer = self._summarizer_factory(self.settings)
+        return self._summarizer
+
+    def find_digest(self, want: Want, paper: Paper) -> Digest | None:
+        """A digest from memory, the snapshot or the cache — never the network."""
+        key = llm.digest_key(paper, want.language, want.model)
+        digest = self.digests.get(key) or self.snapshot.digest(paper, want.language) or self.cache.get_digest(key)
+        if digest is not None:
+            self.digests[key] = digest
+        return digest
+
+
+class _Generator:
+    """Digests for papers whose metadata is known, `concurrency` requests at a time.
+
+    Each worker caches its result the moment it is valid, so a build killed half-way
+    keeps every digest it completed.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.executor: ThreadPoolExecutor | None = None
+        self.submitted: dict[Want, Future[None]] = {}
+        self.unavailable = False
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> _Generator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.executor is None:
+            return
+        total, last = len(self.submitted), time.monotonic()
+        for done, _ in enumerate(as_completed(self.submitted.values()), start=1):
+            if time.monotonic() - last > PROGRESS_SECONDS:
+                last = time.monotonic()
+                log.info(f"Summarized {done}/{total} papers")
+        self.executor.shutdown()
+
+    def submit(self, wants: Iterable[Want]) -> None:
+        pipeline = self.pipeline
+        for want in wants:
+            if want in self.submitted or want in pipeline.digest_errors:
+                continue
+            paper = pipeline.papers[want.id]
+            if pipeline.find_digest(want, paper) is not None:
+                continue
+            summarizer = self._summarizer()
+            if summarizer is None:
+                pipeline.digest_errors[want] = ""  # reported once, not per paper
+                continue
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(pipeline.settings.concurrency, thread_name_prefix="arxiv-digest")
+            self.submitted[want] = self.executor.submit(self._generate, summarizer, want, paper)
+
+    def _generate(self, summarizer: llm.Summarizer, want: Want, paper: Paper) -> None:
+        pipeline = self.pipeline
+        try:
+            digest = summarizer.summarize(paper, want.language)
+        except DigestError as error:
+            with self.lock:
+                pipeline.digest_errors[want] = f"no summary: {error}"
+            return
+        key = llm.digest_key(paper, want.language, want.model)
+        pipeline.cache.put_digest(key, digest)
+        with self.lock:
+            pipeline.digests[key] = digest
+            pipeline.stats.generated.add(want)
+
+    def _summarizer(self) -> llm.Summarizer | None:
+        if self.unavailable:
+            return None
+        if self.pipeline.settings.offline:
+            self.unavailable = True
+            log.warning(
+                "Some summaries are in neither the snapshot nor the cache and `offline` is on: "
+                "those papers are shown without generated text"
+            )
+            return None
+        try:
+            return self.pipeline.summarizer()
+        except MissingApiKeyError as error:
+            self.unavailable = True
+            log.warning(str(error))
+            return None
+
+
+def _default_summarizer(settings: Settings) -> llm.Summarizer:
+    client = llm.make_client(base_url=settings.base_url, timeout=settings.timeout, retries=settings.retries)
+    return llm.Summarizer(client, model=settings.model, retries=settings.retries)
+
+
+def _load_snapshot(path: Path | None) -> Snapshot:
+    return load_snapshot(path) if path is not None else Snapshot()

@@ -1,0 +1,126 @@
+"""Records to Markdown: the summary table and one footnote of details per paper.
+
+Pure. Everything from arXiv or a model is untrusted, so every piece of it goes through
+`inline_text`, which leaves no character Markdown or HTML would act on: no tags, no
+links, no footnote or attribute-list syntax, no table pipes, no block syntax at the
+start of a line. Inline math (``$...$``) is kept as TeX when the site renders math.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.models import Digest, Paper
+
+SUMMARY_UNAVAILABLE = "Summary unavailable (see the build log)."
+METADATA_UNAVAILABLE = "Metadata unavailable (see the build log)."
+
+# Characters Markdown, its common extensions (attr_list, footnotes, abbr, tables,
+# pymdownx) or HTML give meaning to, written as character references: rendered as
+# themselves, acted on by nothing.
+_ENTITIES = {char: f"&#{ord(char)};" for char in "\\`*_{}[]|#~^!$:=+"} | {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+}
+_SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
+# pymdownx.arithmatex's inline `$...$` rule (smart_dollar, its default), so that what
+# we keep as math is exactly what arithmatex will take as math.
+_MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
+# Inside math: a pipe would split a table cell, a backtick open a code span, and
+# brackets/angle brackets are kept out of reach of HTML and links even if a reader
+# of the Markdown does not treat the span as math.
+_TEX = {"|": r"{\vert}", "`": "'", "<": r"{\lt}", ">": r"{\gt}", "&": r"{\&}", "[": r"{\lbrack}", "]": r"{\rbrack}"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One paper as a directive asked for it, with whatever is known about it."""
+
+    requested: ArxivId
+    paper: Paper | None = None
+    digest: Digest | None = None
+
+
+def inline_text(text: str, *, math: bool = False) -> str:
+    """Untrusted text as one inert line of Markdown (math kept as TeX if ``math``)."""
+    text = " ".join(text.split())
+    if not math:
+        return _escape_line(text)
+    parts: list[str] = []
+    cursor = 0
+    for match in _MATH.finditer(text):
+        parts.append(_escape(text[cursor : match.start()]))
+        parts.append("$" + "".join(_TEX.get(char, char) for char in match.group(1)) + "$")
+        cursor = match.end()
+    parts.append(_escape(text[cursor:]))
+    line = "".join(parts)
+    return _guard_line_start(line) if not line.startswith("$") else line
+
+
+def render_digest(rows: Iterable[Row], *, math: bool = False, defined: set[str] | None = None) -> str:
+    """The table of ``rows`` and a footnote for each paper not yet in ``defined``.
+
+    ``defined`` holds the labels already defined on this page (several blocks may list
+    one paper); it is updated, so one page gets one footnote per paper.
+    """
+    defined = set() if defined is None else defined
+    rows = list(rows)
+    table = ["| Ref | Title | Summary |", "| --- | --- | --- |"]
+    notes: list[str] = []
+    for row in rows:
+        label = str(row.requested)
+        table.append(f"| [^{label}] | {_title_link(row, math)} | {_summary(row, math)} |")
+        if label not in defined:
+            defined.add(label)
+            notes.append(_footnote(row, math))
+    return "\n".join(table) + "\n" + "".join("\n" + note for note in notes)
+
+
+def _title_link(row: Row, math: bool) -> str:
+    title = inline_text(row.paper.title, math=math) if row.paper else _escape(str(row.requested))
+    return f"[{title}]({row.requested.url})"
+
+
+def _summary(row: Row, math: bool) -> str:
+    if row.paper is None:
+        return METADATA_UNAVAILABLE
+    if row.digest is None:
+        return SUMMARY_UNAVAILABLE
+    return inline_text(row.digest.summary, math=math)
+
+
+def _footnote(row: Row, math: bool) -> str:
+    """Translated title, original title, link, summary, translated abstract, original abstract."""
+    paper, digest, url = row.paper, row.digest, row.requested.url
+    link = f"[{url}]({url})"
+    if paper is None:
+        paragraphs = [_escape(str(row.requested)), link, METADATA_UNAVAILABLE]
+    else:
+        translated = [digest.title] if digest and digest.title else []
+        paragraphs = [inline_text(text, math=math) for text in [*translated, paper.title]]
+        paragraphs += [link, _summary(row, math)]
+        abstracts = [digest.abstract] if digest and digest.abstract else []
+        abstracts += [paper.abstract] if paper.abstract else []
+        paragraphs += [inline_text(text, math=math) for text in abstracts]
+    first, *rest = paragraphs
+    return f"[^{row.requested}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest)
+
+
+def _escape(text: str) -> str:
+    return _SPECIAL.sub(lambda match: _ENTITIES[match.group()], text)
+
+
+def _escape_line(text: str) -> str:
+    return _guard_line_start(_escape(text))
+
+
+def _guard_line_start(line: str) -> str:
+    # A leading `-`, `1.`, `>`... would start a list, quote or heading in a footnote
+    # paragraph; a reference for the first character is inert.
+    if line and not line[0].isalpha() and not line.startswith("&"):
+        return f"&#{ord(line[0])};{line[1:]}"
+    return line

@@ -1,0 +1,245 @@
+"""Fake arXiv and OpenAI-compatible servers on 127.0.0.1, spoken to over real HTTP.
+
+The real `arxiv` and `openai` clients talk to these; nothing is patched. Each fake
+records what it was asked (`history`) and can be scripted to misbehave (`script`:
+one behaviour per request, in order): an HTTP status, ``"close"`` (drop the
+connection), ``("slow", seconds)``, and for the model ``"broken-json"``,
+``"refusal"``, ``"missing-field"``, ``"truncated"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
+
+Behaviour = Any
+
+
+class _Server:
+    """A threaded HTTP server on an ephemeral loopback port, with a request script."""
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, Any]] = []
+        self.script: list[Behaviour] = []
+        self.latency = 0.0
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._serve(self, None)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                fake._serve(self, json.loads(self.rfile.read(length) or b"null"))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _serve(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
+        with self.lock:
+            self.history.append({"path": handler.path, "body": body, "headers": dict(handler.headers), "at": time.monotonic()})
+            behaviour = self.script.pop(0) if self.script else None
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            if isinstance(behaviour, tuple) and behaviour[0] == "slow":
+                time.sleep(behaviour[1])
+                behaviour = None
+            if behaviour == "close":
+                handler.close_connection = True
+                handler.connection.close()
+                return
+            status, content_type, payload = self.respond(handler.path, body, behaviour)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+        data = payload.encode()
+        handler.send_response(status)
+        handler.send_header("content-type", content_type)
+        handler.send_header("content-length", str(len(data)))
+        handler.send_header("retry-after-ms", "10")
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
+        raise NotImplementedError
+
+
+@dataclass
+class FakePaper:
+    id: str
+    title: str
+    abstract: str
+    version: int = 1
+    authors: list[str] = field(default_factory=lambda: ["Ada Lovelace", "Alan Turing"])
+    published: str = "2024-03-25T17:59:01Z"
+
+
+_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
+
+
+class FakeArxiv(_Server):
+    """The arXiv export API: Atom feeds in the real format, with the real quirks.
+
+    Results come in reverse request order (arXiv orders by relevance, not `id_list`),
+    unknown IDs are silently absent, and one malformed ID fails the request with 400.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.papers: dict[str, list[FakePaper]] = {}
+
+    def add(self, paper_id: str, title: str, abstract: str = "An abstract.", **kwargs: Any) -> FakePaper:
+        paper = FakePaper(paper_id, title, abstract, **kwargs)
+        versions = self.papers.setdefault(paper_id, [])
+        versions.append(paper)
+        versions.sort(key=lambda p: p.version)
+        return paper
+
+    @property
+    def queries(self) -> list[list[str]]:
+        """The `id_list` of every request, in order."""
+        return [parse_qs(urlparse(r["path"]).query).get("id_list", [""])[0].split(",") for r in self.history]
+
+    def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
+        if isinstance(behaviour, int):
+            return behaviour, "text/plain", "unavailable"
+        query = parse_qs(urlparse(path).query)
+        ids = [i for i in query.get("id_list", [""])[0].split(",") if i]
+        bad = [i for i in ids if not _ARXIV_ID.match(i)]
+        if bad:
+            entry = (
+                f"<entry><id>https://arxiv.org/api/errors#incorrect_id_format_for_{escape(bad[0])}</id>"
+                f"<title>Error</title><updated>2026-04-12T22:59:06Z</updated>"
+                f"<summary>incorrect id format for {escape(bad[0])}</summary>"
+                f"<author><name>arXiv api core</name></author></entry>"
+            )
+            return 400, "application/atom+xml", _feed([entry], 1)
+        found = [paper for paper in map(self._lookup, reversed(ids)) if paper is not None]
+        found = found[: int(query.get("max_results", ["10"])[0])]
+        return 200, "application/atom+xml", _feed([_entry(p) for p in found], len(found))
+
+    def _lookup(self, requested: str) -> FakePaper | None:
+        match = re.match(r"^(.*?)(?:v(\d+))?$", requested)
+        assert match
+        base, version = match.group(1), match.group(2)
+        versions = self.papers.get(base, [])
+        if version is None:
+            return versions[-1] if versions else None
+        return next((p for p in versions if p.version == int(version)), None)
+
+
+def _feed(entries: list[str], total: int) -> str:
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">'
+        "<id>https://arxiv.org/api/fake</id><title>arXiv Query</title><updated>2026-04-12T22:09:36Z</updated>"
+        f"<opensearch:itemsPerPage>100</opensearch:itemsPerPage><opensearch:totalResults>{total}</opensearch:totalResults>"
+        "<opensearch:startIndex>0</opensearch:startIndex>" + "".join(entries) + "</feed>"
+    )
+
+
+def _entry(paper: FakePaper) -> str:
+    vid = f"{paper.id}v{paper.version}"
+    authors = "".join(f"<author><name>{escape(name)}</name></author>" for name in paper.authors)
+    # arXiv hard-wraps titles and abstracts; the client must collapse the whitespace.
+    title = escape(paper.title).replace(" ", "\n  ", 1)
+    return (
+        f"<entry><id>http://arxiv.org/abs/{vid}</id><title>{title}</title>"
+        f"<updated>{paper.published}</updated>"
+        f'<link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>'
+        f'<link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>'
+        f"<summary>{escape(paper.abstract)}</summary>"
+        '<category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>'
+        f"<published>{paper.published}</published>"
+        '<arxiv:primary_category term="cs.CL"/>'
+        f"{authors}</entry>"
+    )
+
+
+def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
+    """What the fake model writes: derived from the input, so every paper's text differs."""
+    title = paper["title"]
+    if language == "English":
+        return {"summary": f"In one sentence: {title}."}
+    return {
+        "title": f"[{language}] {title}",
+        "summary": f"[{language}] one-sentence summary of {title}.",
+        "abstract": f"[{language}] {paper['abstract']}",
+    }
+
+
+class FakeLLM(_Server):
+    """An OpenAI-compatible Chat Completions endpoint (``/v1/chat/completions``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reject_json_schema = False
+        self.answer: Callable[[dict[str, str], str], dict[str, Any]] = default_answer
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return [r["body"] for r in self.history]
+
+    def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
+        if isinstance(behaviour, int):
+            return behaviour, "application/json", json.dumps({"error": {"message": "scripted failure", "type": "server_error"}})
+        if self.reject_json_schema and body["response_format"]["type"] == "json_schema":
+            error = {"message": "response_format json_schema is not supported", "type": "invalid_request_error"}
+            return 400, "application/json", json.dumps({"error": error})
+        system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+        language = re.search(r"Write in (.+?)\. ", system).group(1)  # type: ignore[union-attr]
+        answer = self.answer(json.loads(user), language)
+        content: str | None = json.dumps(answer, ensure_ascii=False)
+        refusal, finish = None, "stop"
+        if behaviour == "broken-json":
+            content = content[: len(content) // 2]  # type: ignore[index]
+        elif behaviour == "missing-field":
+            content = json.dumps({k: v for k, v in answer.items() if k != "summary"})
+        elif behaviour == "truncated":
+            content, finish = content[:10], "length"  # type: ignore[index]
+        elif behaviour == "refusal":
+            content, refusal = None, "I can't help with that."
+        message = {"role": "assistant", "content": content, "refusal": refusal}
+        completion = {
+            "id": f"chatcmpl-{len(self.history)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        }
+        return 200, "application/json", json.dumps(completion)
