@@ -151,10 +151,19 @@ class Pipeline:
         model = directive.options.get("model") or self.settings.model
         return [Want(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 
+    def wants_in(self, pages: Iterable[str]) -> list[Want]:
+        """Every paper the given pages' Markdown asks for."""
+        return [want for markdown in pages for directive in find_directives(markdown) for want in self.wants(directive)]
+
     def prefetch(self, pages: Iterable[str]) -> None:
-        """Resolve every paper the given pages' Markdown asks for, site-wide, at once."""
-        wanted = [want for markdown in pages for directive in find_directives(markdown) for want in self.wants(directive)]
-        self.resolve(wanted)
+        """Resolve every paper the given pages ask for, site-wide, at once."""
+        self.resolve(self.wants_in(pages))
+
+    def row(self, want: Want) -> Row:
+        """What is known of a paper now (after `resolve`): metadata and digest, or less."""
+        paper = self.papers.get(want.id)
+        digest = self.digests.get(llm.digest_key(paper, want.language, want.model)) if paper else None
+        return Row(want.id, paper, digest)
 
     # -- render -------------------------------------------------------------------
 
@@ -181,18 +190,20 @@ class Pipeline:
                 log.info(f"{page}:{line}: {want.id} is already listed on line {seen[want.id]}; shown once")
                 continue
             seen[want.id] = line
-            paper = self.papers.get(want.id)
-            digest = self.digests.get(llm.digest_key(paper, want.language, want.model)) if paper else None
-            self.stats.rendered[want] = digest is not None
-            if paper is None:
-                log.warning(f"{page}:{line}: {want.id}: {self.paper_errors.get(want.id, 'no metadata')}")
-                rows.append(Row(want.id))
-                continue
-            error = self.digest_errors.get(want)
-            if digest is None and error:  # an empty error was already reported once (no key, offline)
-                log.warning(f"{page}:{line}: {want.id}: {error}")
-            rows.append(Row(want.id, paper, digest))
+            row = self.row(want)
+            self.stats.rendered[want] = row.digest is not None
+            problem = self.problem(want)
+            if problem:
+                log.warning(f"{page}:{line}: {want.id}: {problem}")
+            rows.append(row)
         return rows
+
+    def problem(self, want: Want) -> str | None:
+        """Why a paper is incomplete, if it is and was not already reported for the whole build."""
+        if want.id not in self.papers:
+            return self.paper_errors.get(want.id, "no metadata")
+        # An empty error (no API key, offline) was reported once for the whole build.
+        return self.digest_errors.get(want) or None
 
     # -- resolve ------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.pipeline is not None
         try:
-            self.pipeline.prefetch(_page_sources(files))
+            self.pipeline.prefetch(page_sources(files))
         except DigestError as error:
             raise PluginError(f"arxiv-digest: {error}") from error
         return files
@@ -78,7 +78,8 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
             self.pipeline = None
 
 
-def _page_sources(files: Files) -> list[str]:
+def page_sources(files: Files) -> list[str]:
+    """The Markdown of every documentation page (also used by the command line)."""
     sources = []
     for file in files.documentation_pages():
         try:

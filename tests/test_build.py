@@ -50,3 +50,139 @@ def test_fourteen_papers_become_fourteen_rows_and_footnotes(site: Site, arxiv_ap
     assert len(arxiv_api.history) == 1
     assert len(llm_api.history) == 14
     assert "14 papers: 14 cached, 0 generated, 0 failed; 0 arXiv requests" in rebuild.log
+
+
+def test_papers_spread_over_pages_are_fetched_in_one_request(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    add_papers(arxiv_api, FOURTEEN)
+    for page in range(7):
+        site.page(f"page{page}.md", f"# Page {page}\n\n" + block(*FOURTEEN[2 * page : 2 * page + 2]))
+    site.page("index.md", "# Home\n")
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(arxiv_api.history) == 1
+    assert len(llm_api.history) == 14
+    assert [row.title_href for row in build.digest("page3/index.html").rows] == [
+        "https://arxiv.org/abs/2403.16590",
+        "https://arxiv.org/abs/2403.16591",
+    ]
+
+
+def test_every_id_form_links_to_its_paper(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2402.19379", "Silicon crowd v1", version=1)
+    arxiv_api.add("2402.19379", "Silicon crowd v2", version=2)
+    arxiv_api.add("2309.12284", "MetaMath")
+    arxiv_api.add("hep-th/9901001", "Old style")
+    site.page(
+        "index.md",
+        "```arxiv-digest\n"
+        "arXiv:2403.16584\n"
+        "https://arxiv.org/abs/2402.19379v1   # a pinned version\n"
+        "\n"
+        "https://arxiv.org/pdf/2309.12284.pdf, hep-th/9901001\n"
+        "```\n",
+    )
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    rows = build.digest().rows
+    assert [(row.title, row.title_href) for row in rows] == [
+        ("Distilling text", "https://arxiv.org/abs/2403.16584"),
+        ("Silicon crowd v1", "https://arxiv.org/abs/2402.19379v1"),
+        ("MetaMath", "https://arxiv.org/abs/2309.12284"),
+        ("Old style", "https://arxiv.org/abs/hep-th/9901001"),
+    ]
+    assert arxiv_api.queries == [["2403.16584", "2402.19379v1", "2309.12284", "hep-th/9901001"]]
+
+
+def test_yaml_block_overrides_the_language(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    site.options["language"] = "zh"
+    site.page("index.md", "```arxiv-digest\nlanguage: ja\npapers:\n  - 2403.16584\n```\n")
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert build.digest().footnotes["fn:2403.16584"][:2] == ["[Japanese] Distilling text", "Distilling text"]
+
+
+def test_english_site_has_no_translation_lines(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert digest.rows[0].summary == "In one sentence: Distilling text."
+    assert digest.footnotes["fn:2403.16584"] == [
+        "Distilling text",
+        "https://arxiv.org/abs/2403.16584",
+        "In one sentence: Distilling text.",
+        "We distill. ↩",
+    ]
+
+
+def test_theme_language_is_the_default(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    site.config["theme"] = {"name": "material", "language": "de"}
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert build.digest().rows[0].summary == "[German] one-sentence summary of Distilling text."
+
+
+def test_a_directive_shown_in_a_longer_fence_stays_literal(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    site.page("index.md", "# Syntax\n\n````markdown\n" + block("2403.16584") + "````\n")
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert build.digest().rows == []
+    code = build.digest().page.iter("code")
+    assert any("```arxiv-digest" in element.text and "2403.16584" in element.text for element in code)
+    assert arxiv_api.history == [] and llm_api.history == []
+
+
+def test_a_paper_listed_twice_on_a_page_gets_one_footnote(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2403.11894", "Explainable")
+    site.page(
+        "index.md",
+        "# A\n\n" + block("2403.16584", "2403.11894", "arXiv:2403.16584") + "\n# B\n\n" + block("2403.16584"),
+    )
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert [row.title_href for row in digest.rows] == [
+        "https://arxiv.org/abs/2403.16584",
+        "https://arxiv.org/abs/2403.11894",
+        "https://arxiv.org/abs/2403.16584",
+    ]
+    assert list(digest.footnotes) == ["fn:2403.16584", "fn:2403.11894"]
+    ids = {element.attrs.get("id") for element in digest.page.iter()}
+    assert all(row.ref_href[1:] in ids for row in digest.rows)
+    assert len(llm_api.history) == 2
+
+
+def test_math_in_abstracts_renders_with_arithmatex(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Bounds for $x_1 < y$", "We prove $a|b$ and $c*d*e$ hold.")
+    site.config["markdown_extensions"] = [{"pymdownx.arithmatex": {"generic": True}}]
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    math = [span.text for span in digest.page.iter("span") if span.attrs.get("class") == "arithmatex"]
+    assert r"\(x_1 {\lt} y\)" in math
+    assert r"\(a{\vert}b\)" in math
+    assert r"\(c*d*e\)" in math
+    assert len(digest.rows) == 1
