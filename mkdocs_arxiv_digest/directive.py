@@ -142,12 +142,12 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
     if not isinstance(root, yaml.MappingNode):
         directive.problems.append((first_line, "a YAML arxiv-digest block must be a mapping with `papers:`"))
         return
-    options: dict[str, Any] = {}
+    options: dict[str, tuple[Any, int]] = {}
     for key_node, value_node in root.value:
         line = first_line + key_node.start_mark.line
         if key_node.value != "papers":
             if isinstance(value_node, yaml.ScalarNode):
-                options[key_node.value] = value_node.value
+                options[key_node.value] = (value_node.value, line)
             else:
                 directive.problems.append((line, f"option {key_node.value!r} must be a single value"))
             continue
@@ -163,11 +163,12 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
     directive.options = _validate_options(options, directive)
 
 
-def _validate_options(options: dict[str, Any], directive: Directive) -> dict[str, Any]:
+def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:
+    """Options checked by the same typed config as the plugin's; problems name their line."""
     config = BlockOptions()
-    config.load_dict(options)
+    config.load_dict({name: value for name, (value, _line) in options.items()})
     errors, warnings = config.validate()
     for name, message in [*errors, *warnings]:
-        directive.problems.append((directive.line, f"option {name!r}: {message}"))
+        directive.problems.append((options[name][1], f"option {name!r}: {message}"))
     failed = {name for name, _ in errors}
     return {name: config[name] for name in options if name in config and name not in failed and config[name] is not None}

@@ -69,6 +69,8 @@ def render_digest(rows: Iterable[Row], *, math: bool = False, defined: set[str] 
     """
     defined = set() if defined is None else defined
     rows = list(rows)
+    if not rows:
+        return ""
     table = ["| Ref | Title | Summary |", "| --- | --- | --- |"]
     notes: list[str] = []
     for row in rows:

@@ -1,0 +1,249 @@
+"""Bad input and failing services: each paper fails on its own, visibly, and nothing half-done is kept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.conftest import API_KEY, Site, block
+from tests.fakes import FakeArxiv, FakeLLM
+
+
+def cached_rows(site: Site) -> dict[str, object]:
+    with sqlite3.connect(site.root / ".cache/plugin/arxiv-digest/cache.db") as db:
+        return {key: json.loads(value) for key, value in db.execute("select key, value from Cache")}
+
+
+def test_malformed_ids_are_rejected_before_any_request(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("notes/week.md", "# Week\n\n" + block("abc", "2403.16584", "2403.1658", "arXiv:"))
+
+    build = site.build()
+    strict = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert "notes/week.md:4: skipped 'abc': not an arXiv identifier" in build.log
+    assert "notes/week.md:6: skipped '2403.1658': identifiers from 2403 have 5 digits" in build.log
+    assert "notes/week.md:7: skipped 'arXiv:'" in build.log
+    assert [row.title for row in build.digest("notes/week/index.html").rows] == ["Distilling text"]
+    assert arxiv_api.queries == [["2403.16584"]]
+    assert strict.returncode == 1
+
+
+def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("index.md", block("0000.0000", "2403.16584", "2403.99999"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    # arXiv would answer 0000.0000 with silence; no paper can have month 00, so it is caught locally.
+    assert "index.md:2: skipped '0000.0000': 0000 is not a valid year and month" in build.log
+    assert "index.md:4: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    rows = build.digest().rows
+    assert [(row.title, row.summary) for row in rows] == [
+        ("Distilling text", "In one sentence: Distilling text."),
+        ("2403.99999", "Metadata unavailable (see the build log)."),
+    ]
+    assert arxiv_api.queries == [["2403.16584", "2403.99999"]]
+    assert len(llm_api.history) == 1
+    assert not any(key.startswith("paper:2403.99999") for key in cached_rows(site))
+
+
+def test_title_zero_and_empty_abstract_are_rendered(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2104.12255", "0", "What is the funniest number in cryptography? 0.")
+    arxiv_api.add("2403.16584", "No abstract here", "")
+    site.options["language"] = "zh"
+    site.page("index.md", block("2104.12255", "2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert [row.title for row in digest.rows] == ["0", "No abstract here"]
+    assert digest.footnotes["fn:2104.12255"][:2] == ["[Simplified Chinese] 0", "0"]
+    assert digest.footnotes["fn:2403.16584"] == [
+        "[Simplified Chinese] No abstract here",
+        "No abstract here",
+        "https://arxiv.org/abs/2403.16584",
+        "[Simplified Chinese] one-sentence summary of No abstract here. ↩",
+    ]
+
+
+def test_broken_blocks_warn_with_page_and_line(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page(
+        "index.md",
+        "# Broken\n\n```arxiv-digest\npapers: [2403.16584\n```\n\n"
+        "```arxiv-digest\ncolour: red\npapers:\n  - 2403.16584\n```\n\n"
+        "```arxiv-digest\n```\n",
+    )
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "index.md:4: invalid YAML in the arxiv-digest block" in build.log
+    assert "index.md:8: option 'colour': Unrecognised configuration name: colour" in build.log
+    assert "index.md:13: the arxiv-digest block lists no papers" in build.log
+    assert [row.title for row in build.digest().rows] == ["Distilling text"]
+
+
+def test_arxiv_throttling_is_retried(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.script = [429, 503]
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(arxiv_api.history) == 3
+    gaps = [b["at"] - a["at"] for a, b in zip(arxiv_api.history, arxiv_api.history[1:])]
+    assert gaps[1] > gaps[0] >= 1.0  # backoff grows
+    assert [row.title for row in build.digest().rows] == ["Distilling text"]
+
+
+def test_arxiv_down_serves_stale_metadata_or_a_placeholder(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("index.md", block("2403.16584"))
+    assert site.build().returncode == 0
+    site.options.update(refresh_days=0, retries=1)  # everything unversioned is now due a refresh
+    arxiv_api.script = [503, 503, 503, 503]
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert len(arxiv_api.history) == 3
+    assert "index.md:3: 2403.11894: arXiv unavailable (HTTP 503 after 2 tries)" in build.log
+    rows = build.digest().rows
+    assert [(row.title, row.summary) for row in rows] == [
+        ("Distilling text", "In one sentence: Distilling text."),
+        ("2403.11894", "Metadata unavailable (see the build log)."),
+    ]
+    assert len(llm_api.history) == 1
+
+
+def test_a_dropped_connection_and_a_timeout_are_retried(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.script = ["close", ("slow", 3)]
+    site.options["timeout"] = 1
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(arxiv_api.history) == 3
+    assert [row.title for row in build.digest().rows] == ["Distilling text"]
+
+
+def test_missing_api_key_degrades_with_one_warning(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    arxiv_api.add("2403.11894", "Explainable", "We explain.")
+    site.options["language"] = "zh"
+    site.env = {}
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build()
+    strict = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert strict.returncode == 1
+    assert build.log.count("WARNING") == 1
+    assert "OPENAI_API_KEY is not set" in build.log
+    digest = build.digest()
+    assert [row.summary for row in digest.rows] == ["Summary unavailable (see the build log)."] * 2
+    assert digest.footnotes["fn:2403.16584"] == [
+        "Distilling text",
+        "https://arxiv.org/abs/2403.16584",
+        "Summary unavailable (see the build log).",
+        "We distill. ↩",
+    ]
+    assert not any(key.startswith("digest:") for key in cached_rows(site))
+
+    site.env = {"OPENAI_API_KEY": API_KEY}
+    retry = site.build("--strict")
+
+    assert retry.returncode == 0, retry.log
+    assert len(llm_api.history) == 2
+
+
+def test_server_without_json_schema_gets_json_object(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2403.11894", "Explainable")
+    llm_api.reject_json_schema = True
+    site.options.update(language="zh", concurrency=1)
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    formats = [request["response_format"]["type"] for request in llm_api.requests]
+    assert formats == ["json_schema", "json_object", "json_object"]
+    assert "JSON schema" in llm_api.requests[1]["messages"][0]["content"]
+    assert build.digest().rows[1].summary == "[Simplified Chinese] one-sentence summary of Explainable."
+
+
+def test_invalid_replies_are_retried_with_the_problem_fed_back(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    llm_api.script = ["broken-json", "missing-field", "refusal"]
+    site.options.update(language="zh", retries=3)
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(llm_api.history) == 4
+    feedback = [request["messages"][-1]["content"] for request in llm_api.requests[1:]]
+    assert "not valid JSON" in feedback[0]
+    assert "`summary` must be a non-empty string" in feedback[1]
+    assert "the model refused" in feedback[2]
+    assert build.digest().rows[0].summary == "[Simplified Chinese] one-sentence summary of Distilling text."
+
+
+def test_one_failing_paper_does_not_affect_the_others(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2403.11894", "Explainable")
+    arxiv_api.add("2403.09891", "Fisher masks")
+    site.options.update(retries=1)
+
+    def answer(paper: dict[str, str], language: str) -> dict[str, str]:
+        return {"summary": "x" * 5000} if paper["title"] == "Explainable" else {"summary": f"About {paper['title']}."}
+
+    llm_api.answer = answer
+    site.page("index.md", "# Week\n\n" + block("2403.16584", "2403.11894", "2403.09891"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "index.md:5: 2403.11894: no summary: no valid reply from gpt-4.1-mini after 2 tries" in build.log
+    assert "longer than 600 characters" in build.log
+    assert [row.summary for row in build.digest().rows] == [
+        "About Distilling text.",
+        "Summary unavailable (see the build log).",
+        "About Fisher masks.",
+    ]
+    assert len([key for key in cached_rows(site) if key.startswith("digest:")]) == 2
+
+    llm_api.answer = lambda paper, language: {"summary": f"Now about {paper['title']}."}
+    rebuild = site.build("--strict")
+
+    assert rebuild.returncode == 0, rebuild.log
+    assert [row.summary for row in rebuild.digest().rows] == [
+        "About Distilling text.",
+        "Now about Explainable.",
+        "About Fisher masks.",
+    ]
+
+
+def test_model_server_errors_are_retried_then_degrade(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.options.update(retries=2)
+    llm_api.script = [429, 500, 503]
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert len(llm_api.history) == 3
+    assert "index.md:2: 2403.16584: no summary: InternalServerError" in build.log
+    assert build.digest().rows[0].summary == "Summary unavailable (see the build log)."
