@@ -73,19 +73,22 @@ class Site:
         path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         return path
 
-    def build(self, *args: str) -> Build:
+    def start(self, *args: str, site_dir: str = "site") -> subprocess.Popen[str]:
+        """Start `mkdocs build` in the background (for kills and concurrent builds)."""
         config = self.write_config()
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         env.update(self.env)
-        result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "-f", str(config), *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        return Build(result.returncode, result.stdout + result.stderr, self.root / "site")
+        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", site_dir, *args]
+        return subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def build(self, *args: str, site_dir: str = "site") -> Build:
+        process = self.start(*args, site_dir=site_dir)
+        log, _ = process.communicate(timeout=300)
+        return Build(process.returncode, log, self.root / site_dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".cache/plugin/arxiv-digest"
 
 
 @pytest.fixture

@@ -1,0 +1,126 @@
+"""The cache: JSON text only, owner-only, safe against planted pickles, kills and concurrent builds."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+from tests.conftest import API_KEY, Site, block
+from tests.fakes import FakeArxiv, FakeLLM
+
+IDS = [f"2403.{16584 + i}" for i in range(6)]
+
+
+def add_papers(arxiv_api: FakeArxiv) -> None:
+    for paper_id in IDS:
+        arxiv_api.add(paper_id, f"Paper {paper_id}", f"Abstract of {paper_id}.")
+
+
+def rows(cache_dir: Path) -> list[tuple[str, int, int, object]]:
+    with sqlite3.connect(cache_dir / "cache.db") as db:
+        return list(db.execute("select key, raw, mode, value from Cache order by key"))
+
+
+class Explode:
+    """Unpickling this creates a file: proof that a pickle was loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_cache_holds_json_text_only_in_an_owner_only_directory(site: Site, arxiv_api: FakeArxiv) -> None:
+    add_papers(arxiv_api)
+    site.options["language"] = "zh"
+    site.page("index.md", block(*IDS))
+
+    assert site.build("--strict").returncode == 0
+
+    assert site.cache_dir.stat().st_mode & 0o777 == 0o700
+    stored = rows(site.cache_dir)
+    assert len(stored) == 12
+    for key, raw, mode, value in stored:
+        assert raw == 1 and mode == 1, key  # raw key, raw text value: nothing pickled
+        assert isinstance(json.loads(value), dict)  # type: ignore[arg-type]
+
+
+def test_a_planted_pickle_is_refused_not_loaded(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, tmp_path: Path) -> None:
+    add_papers(arxiv_api)
+    site.page("index.md", block(*IDS))
+    assert site.build("--strict").returncode == 0
+    marker = tmp_path / "pwned"
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        db.execute("update Cache set mode = 4, value = ?", (pickle.dumps(Explode(marker)),))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert not marker.exists()
+    assert "refusing a cache row stored in mode 4" in build.log
+    assert [row.title for row in build.digest().rows] == [f"Paper {i}" for i in IDS]
+    assert len(arxiv_api.history) == 2 and len(llm_api.history) == 12  # fetched again, rows rewritten as text
+    assert {mode for _, _, mode, _ in rows(site.cache_dir)} == {1}
+
+
+def test_the_api_key_reaches_no_page_cache_snapshot_or_log(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    add_papers(arxiv_api)
+    llm_api.script = ["echo-key"]
+    site.options.update(concurrency=1, snapshot="snapshot.yml")
+    site.page("index.md", block(*IDS))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "Incorrect API key provided: Bearer ***" in build.log, build.log
+    assert llm_api.history[0]["headers"]["authorization"] == f"Bearer {API_KEY}"  # it was sent, to the server only
+    secret = API_KEY.encode()
+    assert secret[8:] not in build.log.encode()
+    for path in site.root.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
+
+
+def test_a_killed_build_keeps_what_it_completed(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    add_papers(arxiv_api)
+    llm_api.latency = 1.0
+    site.options["concurrency"] = 2
+    site.page("index.md", block(*IDS))
+
+    process = site.start()
+    deadline = time.monotonic() + 30
+    while len([r for r in llm_api.history if time.monotonic() - r["at"] > 1.2]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    completed = len([key for key, *_ in rows(site.cache_dir) if key.startswith("digest:")])
+    asked = len(llm_api.history)
+
+    rebuild = site.build("--strict")
+
+    assert rebuild.returncode == 0, rebuild.log
+    assert 2 <= completed < len(IDS)
+    assert len(llm_api.history) - asked == len(IDS) - completed  # only the unfinished are asked again
+    assert [row.summary for row in rebuild.digest().rows] == [f"In one sentence: Paper {i}." for i in IDS]
+
+
+def test_two_builds_at_once_share_one_cache(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    add_papers(arxiv_api)
+    llm_api.latency = 0.2
+    site.page("index.md", block(*IDS))
+
+    first, second = site.start(site_dir="site-a"), site.start(site_dir="site-b")
+    logs = [first.communicate(timeout=120)[0], second.communicate(timeout=120)[0]]
+
+    assert first.returncode == 0 and second.returncode == 0, logs
+    asked = len(llm_api.history)
+    warm = site.build("--strict")
+    assert warm.returncode == 0, warm.log
+    assert len(llm_api.history) == asked  # the cache is complete and sound
+    assert len(rows(site.cache_dir)) == 12
+    assert [row.title for row in warm.digest().rows] == [f"Paper {i}" for i in IDS]
