@@ -1,0 +1,103 @@
+"""The `arxiv-digest` command, run as a user runs it, against the fakes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import API_KEY, Site, block
+from tests.fakes import FakeArxiv, FakeLLM
+
+
+def run(cwd: Path, *args: str, key: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    if key:
+        env["OPENAI_API_KEY"] = API_KEY
+    command = [sys.executable, "-m", "mkdocs_arxiv_digest", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_render_prints_the_digest_markdown(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling | text", "We distill.")
+    arxiv_api.add("2403.11894", "Explainable", "We explain.")
+    servers = ["--arxiv-api-url", arxiv_api.url + "/api/query", "--arxiv-delay", "0", "--base-url", llm_api.base_url]
+
+    result = run(tmp_path, "render", "2403.16584", "arXiv:2403.11894", "-l", "zh", *servers)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:4] == [
+        "| Ref | Title | Summary |",
+        "| --- | --- | --- |",
+        "| [^2403.16584] | [Distilling &#124; text](https://arxiv.org/abs/2403.16584) "
+        "| &#91;Simplified Chinese&#93; one-sentence summary of Distilling &#124; text. |",
+        "| [^2403.11894] | [Explainable](https://arxiv.org/abs/2403.11894) "
+        "| &#91;Simplified Chinese&#93; one-sentence summary of Explainable. |",
+    ]
+    assert "[^2403.11894]: &#91;Simplified Chinese&#93; Explainable\n\n    Explainable\n" in result.stdout
+    assert (tmp_path / ".cache/plugin/arxiv-digest/cache.db").exists()
+
+    again = run(tmp_path, "render", "2403.16584", "arXiv:2403.11894", "-l", "zh", "--offline", key=False)
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == result.stdout
+
+
+def test_render_rejects_a_malformed_id(tmp_path: Path) -> None:
+    result = run(tmp_path, "render", "2403.1658")
+
+    assert result.returncode == 2
+    assert "'2403.1658': identifiers from 2403 have 5 digits after the dot" in result.stderr
+
+
+def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    arxiv_api.add("2403.11894", "Explainable", "We explain.")
+    site.options.update(language="zh", snapshot="papers.yml")
+    site.page("index.md", block("2403.16584", "2403.11894"))
+    site.write_config()
+
+    prefetch = run(site.root, "prefetch")
+    snapshot = run(site.root, "snapshot")
+
+    assert prefetch.returncode == 0, prefetch.stderr
+    assert "2/2 papers complete" in prefetch.stdout
+    assert snapshot.returncode == 0, snapshot.stderr
+    assert len(llm_api.history) == 2
+    data = yaml.safe_load((site.root / "papers.yml").read_text(encoding="utf-8"))
+    assert [paper["id"] for paper in data["papers"]] == ["2403.11894", "2403.16584"]
+    assert data["papers"][0]["digests"]["zh"]["title"] == "[Simplified Chinese] Explainable"
+
+    # A person corrects a translation; the cache is gone; there is no network and no key.
+    text = (site.root / "papers.yml").read_text(encoding="utf-8")
+    (site.root / "papers.yml").write_text(text.replace("[Simplified Chinese] Explainable", "可解释性"), encoding="utf-8")
+    cleared = run(site.root, "cache", "clear")
+    assert cleared.returncode == 0 and "Removed 4 entries" in cleared.stdout
+    site.options["offline"] = True
+    site.env = {}
+    arxiv_api.close()
+    llm_api.close()
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert digest.footnotes["fn:2403.11894"][0] == "可解释性"
+    assert [row.summary for row in digest.rows] == [
+        "[Simplified Chinese] one-sentence summary of Distilling text.",
+        "[Simplified Chinese] one-sentence summary of Explainable.",
+    ]
+
+
+def test_cache_info_counts_entries_by_kind(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("index.md", block("2403.16584"))
+    assert site.build().returncode == 0
+
+    info = run(site.root, "cache", "info")
+
+    assert info.returncode == 0, info.stderr
+    assert "  digest: 1\n  paper: 1\n" in info.stdout
