@@ -28,7 +28,7 @@ class DigestConfig(BlockOptions):
     """The plugin's options in ``mkdocs.yml``."""
 
     base_url = c.Optional(c.Type(str))
-    """OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp, DeepSeek...). Default: `OPENAI_BASE_URL`, else OpenAI. The key always comes from `OPENAI_API_KEY`."""
+    """OpenAI-compatible endpoint (OpenAI, DeepSeek, vLLM, llama.cpp, Ollama...). Default: `OPENAI_BASE_URL`, else OpenAI. The key always comes from `OPENAI_API_KEY`."""
 
     arxiv_api_url = c.Type(str, default=DEFAULT_ARXIV_API_URL)
     """arXiv export API endpoint; point it at a mirror or proxy if you have one."""
