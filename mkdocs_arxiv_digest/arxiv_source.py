@@ -49,7 +49,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(*args, **kwargs)
 
@@ -101,7 +101,9 @@ class ArxivSource:
                 results = list(self.client.results(search))
             except arxiv.HTTPError as error:
                 if error.status == 400:  # a malformed ID: asking again cannot help
-                    return Batch(ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}"))
+                    return Batch(
+                        ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}")
+                    )
                 failure = f"HTTP {error.status}"
             except (requests.RequestException, arxiv.ArxivError) as error:
                 failure = type(error).__name__

@@ -85,7 +85,9 @@ def prefetch(config_file: Path) -> None:
 
 @main.command()
 @config_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: the plugin's `snapshot`.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: the plugin's `snapshot`."
+)
 def snapshot(config_file: Path, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
     pipeline, pages = _site(config_file)
@@ -102,7 +104,10 @@ def snapshot(config_file: Path, output: Path | None) -> None:
             continue
         pipeline.snapshot.add(row.paper, row.digest)
     save_snapshot(pipeline.snapshot, path)
-    click.echo(f"Wrote {len(pipeline.snapshot.entries)} papers to {path}" + (f" ({missing} incomplete, left out)" if missing else ""))
+    click.echo(
+        f"Wrote {len(pipeline.snapshot.entries)} papers to {path}"
+        + (f" ({missing} incomplete, left out)" if missing else "")
+    )
     pipeline.close()
     if missing:
         sys.exit(1)

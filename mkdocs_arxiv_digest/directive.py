@@ -171,4 +171,6 @@ def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive)
     for name, message in [*errors, *warnings]:
         directive.problems.append((options[name][1], f"option {name!r}: {message}"))
     failed = {name for name, _ in errors}
-    return {name: config[name] for name in options if name in config and name not in failed and config[name] is not None}
+    return {
+        name: config[name] for name in options if name in config and name not in failed and config[name] is not None
+    }

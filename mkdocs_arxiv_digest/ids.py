@@ -53,10 +53,7 @@ def parse_id(text: str) -> ArxivId:
         raise InvalidIdError(text, "empty identifier")
     candidate = raw
     url = _URL.match(candidate)
-    if url:
-        candidate = url.group("id")
-    else:
-        candidate = _PREFIX.sub("", candidate)
+    candidate = url.group("id") if url else _PREFIX.sub("", candidate)
     match = _ID.match(candidate)
     if not match:
         raise InvalidIdError(
@@ -77,4 +74,3 @@ def parse_id(text: str) -> ArxivId:
     if not 1 <= int(number[2:4]) <= 12:
         raise InvalidIdError(raw, f"{number[:4]} is not a valid year and month")
     return ArxivId(f"{match.group('archive')}/{number}", version)
-

@@ -96,7 +96,10 @@ class Summarizer:
         schema = _schema(fields)
         base = [
             {"role": "system", "content": _instructions(language, schema)},
-            {"role": "user", "content": json.dumps({"title": paper.title, "abstract": paper.abstract}, ensure_ascii=False)},
+            {
+                "role": "user",
+                "content": json.dumps({"title": paper.title, "abstract": paper.abstract}, ensure_ascii=False),
+            },
         ]
         messages = base
         problem = ""
@@ -110,7 +113,10 @@ class Summarizer:
             messages = [
                 *base,
                 {"role": "assistant", "content": content or ""},
-                {"role": "user", "content": f"That reply was invalid: {problem}. Reply with only the corrected JSON object."},
+                {
+                    "role": "user",
+                    "content": f"That reply was invalid: {problem}. Reply with only the corrected JSON object.",
+                },
             ]
         raise SummaryError(f"no valid reply from {self.model} after {self.retries + 1} tries: {problem}")
 
@@ -136,11 +142,15 @@ class Summarizer:
         if self._structured:
             json_schema = {"name": "paper_digest", "strict": True, "schema": schema}
             try:
-                return create(model=self.model, messages=messages, response_format={"type": "json_schema", "json_schema": json_schema})  # type: ignore[arg-type,call-overload]
+                return create(
+                    model=self.model,
+                    messages=messages,
+                    response_format={"type": "json_schema", "json_schema": json_schema},
+                )  # type: ignore[call-overload]
             except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
                 log.info(redact(f"The model server rejected json_schema ({error.status_code}); using json_object"))
                 self._structured = False
-        return create(model=self.model, messages=messages, response_format={"type": "json_object"})  # type: ignore[arg-type,call-overload]
+        return create(model=self.model, messages=messages, response_format={"type": "json_object"})  # type: ignore[call-overload]
 
     def _count(self, completion: Any) -> None:
         usage = getattr(completion, "usage", None)

@@ -185,7 +185,7 @@ class Pipeline:
     def _rows(self, directive: Directive, page: str) -> list[Row]:
         rows: list[Row] = []
         seen: dict[ArxivId, int] = {}
-        for want, (_, line) in zip(self.wants(directive), directive.ids):
+        for want, (_, line) in zip(self.wants(directive), directive.ids, strict=False):
             if want.id in seen:
                 log.info(f"{page}:{line}: {want.id} is already listed on line {seen[want.id]}; shown once")
                 continue
@@ -265,7 +265,9 @@ class Pipeline:
     def _arxiv(self) -> arxiv_source.ArxivSource:
         if self._source is None:
             settings = self.settings
-            client = arxiv_source.make_client(settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay)
+            client = arxiv_source.make_client(
+                settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay
+            )
             self._source = arxiv_source.ArxivSource(client, retries=settings.retries)
         return self._source
 

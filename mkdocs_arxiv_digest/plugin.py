@@ -9,6 +9,7 @@ cache handle and clients, across rebuilds.
 from __future__ import annotations
 
 from pathlib import Path
+
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -87,4 +88,3 @@ def page_sources(files: Files) -> list[str]:
         except (OSError, UnicodeDecodeError):
             continue  # MkDocs reports unreadable pages itself when it renders them
     return sources
-

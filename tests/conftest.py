@@ -79,7 +79,9 @@ class Site:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         env.update(self.env)
         command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", site_dir, *args]
-        return subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
 
     def build(self, *args: str, site_dir: str = "site") -> Build:
         process = self.start(*args, site_dir=site_dir)

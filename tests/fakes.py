@@ -63,7 +63,14 @@ class _Server:
 
     def _serve(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
         with self.lock:
-            self.history.append({"path": handler.path, "body": body, "headers": {k.lower(): v for k, v in handler.headers.items()}, "at": time.monotonic()})
+            self.history.append(
+                {
+                    "path": handler.path,
+                    "body": body,
+                    "headers": {k.lower(): v for k, v in handler.headers.items()},
+                    "at": time.monotonic(),
+                }
+            )
             behaviour = self.script.pop(0) if self.script else None
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -216,7 +223,11 @@ class FakeLLM(_Server):
 
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         if isinstance(behaviour, int):
-            return behaviour, "application/json", json.dumps({"error": {"message": "scripted failure", "type": "server_error"}})
+            return (
+                behaviour,
+                "application/json",
+                json.dumps({"error": {"message": "scripted failure", "type": "server_error"}}),
+            )
         if behaviour == "echo-key":  # some servers quote the key they were given
             key = self.history[-1]["headers"].get("authorization", "")
             return 401, "application/json", json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}})

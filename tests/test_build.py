@@ -52,7 +52,9 @@ def test_fourteen_papers_become_fourteen_rows_and_footnotes(site: Site, arxiv_ap
     assert "14 papers: 14 cached, 0 generated, 0 failed; 0 arXiv requests" in rebuild.log
 
 
-def test_papers_spread_over_pages_are_fetched_in_one_request(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+def test_papers_spread_over_pages_are_fetched_in_one_request(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
     add_papers(arxiv_api, FOURTEEN)
     for page in range(7):
         site.page(f"page{page}.md", f"# Page {page}\n\n" + block(*FOURTEEN[2 * page : 2 * page + 2]))

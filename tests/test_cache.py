@@ -50,7 +50,9 @@ def test_cache_holds_json_text_only_in_an_owner_only_directory(site: Site, arxiv
         assert isinstance(json.loads(value), dict)  # type: ignore[arg-type]
 
 
-def test_a_planted_pickle_is_refused_not_loaded(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, tmp_path: Path) -> None:
+def test_a_planted_pickle_is_refused_not_loaded(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, tmp_path: Path
+) -> None:
     add_papers(arxiv_api)
     site.page("index.md", block(*IDS))
     assert site.build("--strict").returncode == 0

@@ -73,7 +73,9 @@ def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api:
 
     # A person corrects a translation; the cache is gone; there is no network and no key.
     text = (site.root / "papers.yml").read_text(encoding="utf-8")
-    (site.root / "papers.yml").write_text(text.replace("[Simplified Chinese] Explainable", "可解释性"), encoding="utf-8")
+    (site.root / "papers.yml").write_text(
+        text.replace("[Simplified Chinese] Explainable", "可解释性"), encoding="utf-8"
+    )
     cleared = run(site.root, "cache", "clear")
     assert cleared.returncode == 0 and "Removed 4 entries" in cleared.stdout
     site.options["offline"] = True

@@ -16,7 +16,7 @@ def option_docstrings() -> dict[str, str]:
     tree = ast.parse((ROOT / "mkdocs_arxiv_digest/config.py").read_text(encoding="utf-8"))
     docs: dict[str, str] = {}
     for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
-        for statement, following in zip(cls.body, cls.body[1:]):
+        for statement, following in zip(cls.body, cls.body[1:], strict=False):
             if isinstance(statement, ast.Assign) and isinstance(following, ast.Expr):
                 docs[statement.targets[0].id] = following.value.value  # type: ignore[attr-defined]
     return docs

@@ -97,7 +97,7 @@ def test_arxiv_throttling_is_retried(site: Site, arxiv_api: FakeArxiv) -> None:
 
     assert build.returncode == 0, build.log
     assert len(arxiv_api.history) == 3
-    gaps = [b["at"] - a["at"] for a, b in zip(arxiv_api.history, arxiv_api.history[1:])]
+    gaps = [b["at"] - a["at"] for a, b in zip(arxiv_api.history, arxiv_api.history[1:], strict=False)]
     assert gaps[1] > gaps[0] >= 1.0  # backoff grows
     assert [row.title for row in build.digest().rows] == ["Distilling text"]
 
@@ -183,7 +183,9 @@ def test_server_without_json_schema_gets_json_object(site: Site, arxiv_api: Fake
     assert build.digest().rows[1].summary == "[Simplified Chinese] one-sentence summary of Explainable."
 
 
-def test_invalid_replies_are_retried_with_the_problem_fed_back(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+def test_invalid_replies_are_retried_with_the_problem_fed_back(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
     arxiv_api.add("2403.16584", "Distilling text")
     llm_api.script = ["broken-json", "missing-field", "refusal"]
     site.options.update(language="zh", retries=3)
