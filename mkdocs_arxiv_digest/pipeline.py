@@ -107,6 +107,7 @@ class Pipeline:
         source: arxiv_source.ArxivSource | None = None,
         summarizer_factory: Callable[[Settings], llm.Summarizer] | None = None,
     ) -> None:
+        arxiv_source.check_delay(settings.arxiv_api_url, settings.arxiv_delay)
         self.settings = settings
         self.cache = cache or Cache(settings.cache_dir)
         self.snapshot = snapshot if snapshot is not None else _load_snapshot(settings.snapshot)

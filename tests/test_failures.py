@@ -249,3 +249,45 @@ def test_model_server_errors_are_retried_then_degrade(site: Site, arxiv_api: Fak
     assert len(llm_api.history) == 3
     assert "index.md:2: 2403.16584: no summary: InternalServerError" in build.log
     assert build.digest().rows[0].summary == "Summary unavailable (see the build log)."
+
+
+def test_a_slow_model_times_out_and_degrades(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2403.11894", "Explainable")
+    site.options.update(timeout=1, retries=1, concurrency=1)
+    llm_api.script = [("slow", 3), ("slow", 3)]
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
+    assert [row.summary for row in build.digest().rows] == [
+        "Summary unavailable (see the build log).",
+        "In one sentence: Explainable.",
+    ]
+
+
+def test_arxiv_requests_are_spaced_by_the_delay(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    ids = [f"2403.{10000 + i}" for i in range(150)]
+    for paper_id in ids:
+        arxiv_api.add(paper_id, f"Paper {paper_id}")
+    site.options["arxiv_delay"] = 2
+    site.page("index.md", block(*ids))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert [len(ids) for ids in arxiv_api.queries] == [100, 50]
+    assert arxiv_api.history[1]["at"] - arxiv_api.history[0]["at"] >= 2
+    assert len(build.digest().rows) == 150 and len(llm_api.history) == 150
+
+
+def test_arxiv_org_cannot_be_asked_faster_than_its_terms_allow(site: Site) -> None:
+    site.options.update(arxiv_api_url="https://export.arxiv.org/api/query", arxiv_delay=1)
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 1
+    assert "arxiv_delay must be at least 3.0 s for export.arxiv.org (arXiv's terms of use)" in build.log
