@@ -11,7 +11,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import get_files
 
-from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR, DigestConfig
+from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR, default_options
 from mkdocs_arxiv_digest.errors import DigestError, InvalidIdError, log
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.pipeline import Pipeline, Settings, Want
@@ -55,7 +55,7 @@ def render(
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
         raise click.BadParameter(str(error), param_hint="IDS") from None
-    options = _defaults() | {
+    options = default_options() | {
         "language": language, "model": model, "base_url": base_url, "arxiv_api_url": arxiv_api_url,
         "arxiv_delay": arxiv_delay, "cache_dir": str(cache_dir), "offline": offline,
     }  # fmt: skip
@@ -137,13 +137,6 @@ def cache_clear(config_file: Path) -> None:
     pipeline = _pipeline(_site_settings(_load(config_file)))
     click.echo(f"Removed {pipeline.cache.clear()} entries from {pipeline.cache.directory}")
     pipeline.close()
-
-
-def _defaults() -> dict[str, object]:
-    config = DigestConfig()
-    config.load_dict({})
-    config.validate()
-    return dict(config)
 
 
 def _load(config_file: Path) -> MkDocsConfig:

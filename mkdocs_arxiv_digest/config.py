@@ -6,6 +6,8 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 
@@ -56,3 +58,11 @@ class DigestConfig(BlockOptions):
 
     snapshot = c.Optional(c.Type(str))
     """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""
+
+
+def default_options() -> dict[str, Any]:
+    """The plugin's options with nothing set: every default, validated."""
+    config = DigestConfig()
+    config.load_dict({})
+    config.validate()
+    return dict(config)

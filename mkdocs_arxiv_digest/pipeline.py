@@ -168,7 +168,7 @@ class Pipeline:
 
     # -- render -------------------------------------------------------------------
 
-    def render_page(self, markdown: str, page: str, *, math: bool = False) -> str:
+    def render_page(self, markdown: str, page: str | None, *, math: bool = False) -> str:
         """The page with every directive replaced by its digest (resolving what is missing)."""
         directives = find_directives(markdown)
         if not directives:
@@ -178,24 +178,24 @@ class Pipeline:
 
         def render(directive: Directive) -> str:
             for line, message in directive.problems:
-                log.warning(f"{page}:{line}: {message}")
+                log.warning(f"{_where(page, line)}: {message}")
             return render_digest(self._rows(directive, page), math=math, defined=defined)
 
         return replace_directives(markdown, directives, render)
 
-    def _rows(self, directive: Directive, page: str) -> list[Row]:
+    def _rows(self, directive: Directive, page: str | None) -> list[Row]:
         rows: list[Row] = []
         seen: dict[ArxivId, int] = {}
         for want, (_, line) in zip(self.wants(directive), directive.ids, strict=False):
             if want.id in seen:
-                log.info(f"{page}:{line}: {want.id} is already listed on line {seen[want.id]}; shown once")
+                log.info(f"{_where(page, line)}: {want.id} is already listed on line {seen[want.id]}; shown once")
                 continue
             seen[want.id] = line
             row = self.row(want)
             self.stats.rendered[want] = row.digest is not None
             problem = self.problem(want)
             if problem:
-                log.warning(f"{page}:{line}: {want.id}: {problem}")
+                log.warning(f"{_where(page, line)}: {want.id}: {problem}")
             rows.append(row)
         return rows
 
@@ -360,6 +360,11 @@ class _Generator:
             self.unavailable = True
             log.warning(str(error))
             return None
+
+
+def _where(page: str | None, line: int) -> str:
+    """``page.md:12`` for warnings; ``line 12`` where the page is not known (Python-Markdown)."""
+    return f"{page}:{line}" if page else f"line {line}"
 
 
 def _default_summarizer(settings: Settings) -> llm.Summarizer:

@@ -1,0 +1,86 @@
+"""The directive as a Python-Markdown extension, for where MkDocs plugins don't run.
+
+Zensical reads ``mkdocs.yml`` but runs no MkDocs plugins; it does run Python-Markdown
+extensions, as does plain ``markdown.markdown(...)``. This extension takes the same
+options as the plugin and expands the same blocks through the same pipeline and cache;
+what it cannot do is what needs the whole site (prefetch across pages, the build
+summary): each page resolves its own papers when it is converted.
+
+    markdown_extensions:
+      - arxiv_digest:        # or mkdocs_arxiv_digest.extension
+          language: zh
+"""
+
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+from typing import Any
+
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+from mkdocs_arxiv_digest.config import DigestConfig, default_options
+from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.pipeline import Pipeline, Settings
+
+# Before fenced_code (25), after normalize_whitespace (30).
+PRIORITY = 28
+_pipelines: dict[Settings, Pipeline] = {}
+"""One pipeline per configuration and process: pages share the cache handle and clients."""
+
+
+@atexit.register
+def close_pipelines() -> None:
+    """Close every pipeline's cache (at exit, or when a host is done converting)."""
+    while _pipelines:
+        _pipelines.popitem()[1].close()
+
+
+class ArxivDigestExtension(Extension):
+    """Expands ``arxiv-digest`` blocks; options as the plugin's (see `DigestConfig`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Python-Markdown reads a None default as "boolean"; unset text options are "" here.
+        self.config = {
+            name: ["" if default is None else default, f"As the plugin option `{name}`."]
+            for name, default in default_options().items()
+        }
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.registerExtension(self)
+        names = {type(extension).__module__ for extension in md.registeredExtensions}
+        missing = [
+            name for name in ("markdown.extensions.tables", "markdown.extensions.footnotes") if name not in names
+        ]
+        md.registerExtensions(missing, {})
+        md.preprocessors.register(DigestPreprocessor(md, self.pipeline()), "arxiv-digest", PRIORITY)
+
+    def pipeline(self) -> Pipeline:
+        options = {name: value for name, value in self.getConfigs().items() if value != ""}
+        config = DigestConfig()
+        config.load_dict(options)
+        errors, _warnings = config.validate()
+        if errors:
+            raise DigestError("; ".join(f"arxiv-digest option {name!r}: {error}" for name, error in errors))
+        settings = Settings.from_options(config, base_dir=Path.cwd(), default_language="en")
+        if settings not in _pipelines:
+            _pipelines[settings] = Pipeline(settings)
+        return _pipelines[settings]
+
+
+class DigestPreprocessor(Preprocessor):
+    def __init__(self, md: Markdown, pipeline: Pipeline) -> None:
+        super().__init__(md)
+        self.pipeline = pipeline
+
+    def run(self, lines: list[str]) -> list[str]:
+        math = any(type(ext).__module__ == "pymdownx.arithmatex" for ext in self.md.registeredExtensions)
+        # Python-Markdown does not know which file it converts: warnings name the line.
+        return self.pipeline.render_page("\n".join(lines), None, math=math).split("\n")
+
+
+def makeExtension(**kwargs: Any) -> ArxivDigestExtension:  # noqa: N802 (Python-Markdown's entry point name)
+    return ArxivDigestExtension(**kwargs)
