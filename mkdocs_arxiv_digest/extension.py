@@ -82,5 +82,5 @@ class DigestPreprocessor(Preprocessor):
         return self.pipeline.render_page("\n".join(lines), None, math=math).split("\n")
 
 
-def makeExtension(**kwargs: Any) -> ArxivDigestExtension:  # noqa: N802 (Python-Markdown's entry point name)
+def makeExtension(**kwargs: Any) -> ArxivDigestExtension:  # the name Python-Markdown looks for
     return ArxivDigestExtension(**kwargs)
