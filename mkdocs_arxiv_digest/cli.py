@@ -78,8 +78,15 @@ def render(
 def prefetch(config_file: Path) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
     pipeline, pages = _site(config_file)
-    pipeline.prefetch(pages)
-    _report(pipeline, pipeline.wants_in(pages))
+    wants = pipeline.wants_in(pages)
+    with click.progressbar(length=len(wants), label="Summarizing", file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        pipeline.resolve(wants, progress=advance)
+    _report(pipeline, wants)
     pipeline.close()
 
 

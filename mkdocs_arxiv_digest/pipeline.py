@@ -208,8 +208,11 @@ class Pipeline:
 
     # -- resolve ------------------------------------------------------------------
 
-    def resolve(self, wants: Iterable[Want]) -> None:
-        """Make metadata and digests of ``wants`` available, from wherever they are."""
+    def resolve(self, wants: Iterable[Want], *, progress: Callable[[int, int], None] | None = None) -> None:
+        """Make metadata and digests of ``wants`` available, from wherever they are.
+
+        ``progress(done, total)`` is called as each generated digest completes.
+        """
         pending: dict[ArxivId, list[Want]] = {}
         for want in wants:
             pending.setdefault(want.id, []).append(want)
@@ -228,7 +231,7 @@ class Pipeline:
                 to_fetch.append(arxiv_id)
             else:
                 self.papers[arxiv_id] = paper
-        with _Generator(self) as generator:
+        with _Generator(self, progress) as generator:
             generator.submit(want for arxiv_id in pending if arxiv_id in self.papers for want in pending[arxiv_id])
             for arxiv_id in self._fetch_papers(to_fetch, stale):
                 generator.submit(pending[arxiv_id])
@@ -294,8 +297,9 @@ class _Generator:
     keeps every digest it completed.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, progress: Callable[[int, int], None] | None) -> None:
         self.pipeline = pipeline
+        self.progress = progress
         self.executor: ThreadPoolExecutor | None = None
         self.submitted: dict[Want, Future[None]] = {}
         self.unavailable = False
@@ -309,7 +313,9 @@ class _Generator:
             return
         total, last = len(self.submitted), time.monotonic()
         for done, _ in enumerate(as_completed(self.submitted.values()), start=1):
-            if time.monotonic() - last > PROGRESS_SECONDS:
+            if self.progress is not None:
+                self.progress(done, total)
+            elif time.monotonic() - last > PROGRESS_SECONDS:
                 last = time.monotonic()
                 log.info(f"Summarized {done}/{total} papers")
         self.executor.shutdown()

@@ -6,7 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-from mkdocs_arxiv_digest.config import DigestConfig
+import yaml
+
+from mkdocs_arxiv_digest.config import DEFAULT_CACHE_DIR, DigestConfig
 
 ROOT = Path(__file__).parent.parent
 
@@ -50,3 +52,32 @@ def test_readme_defaults_match_the_config() -> None:
         if default is not None:
             shown = str(default).lower() if isinstance(default, bool) else str(default)
             assert f"| `{shown}` |" in row, name
+
+
+WORKFLOWS = ROOT / "example_site/.github/workflows"
+
+
+def steps(workflow: str) -> list[dict[str, object]]:
+    data = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))
+    return [step for job in data["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_pages_workflow_caches_the_directory_the_plugin_writes() -> None:
+    publish = steps("publish.yml")
+    cache = next(step for step in publish if str(step.get("uses", "")).startswith("actions/cache@"))
+    build = next(step for step in publish if "mkdocs build" in str(step.get("run", "")))
+
+    assert cache["with"]["path"] == DEFAULT_CACHE_DIR  # type: ignore[index]
+    assert "${{ github.run_id }}" in cache["with"]["key"]  # type: ignore[index]  # rolling: each run saves
+    assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])  # type: ignore[index]
+    assert build["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"  # type: ignore[index]
+    assert any(str(step.get("uses", "")).startswith("actions/deploy-pages@") for step in publish)
+
+
+def test_offline_workflow_needs_no_secrets() -> None:
+    text = (WORKFLOWS / "publish-offline.yml").read_text(encoding="utf-8")
+    build = next(step for step in steps("publish-offline.yml") if "mkdocs build" in str(step.get("run", "")))
+
+    assert "secrets." not in text
+    assert build["env"] == {"ARXIV_DIGEST_OFFLINE": "true"}
+    assert "--strict" in str(build["run"])
