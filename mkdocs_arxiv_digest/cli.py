@@ -15,7 +15,7 @@ from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR,
 from mkdocs_arxiv_digest.errors import DigestError, InvalidIdError, log
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.pipeline import Pipeline, Settings, Want
-from mkdocs_arxiv_digest.plugin import ArxivDigestPlugin, page_sources
+from mkdocs_arxiv_digest.plugin import ArxivDigestPlugin, PageScanner
 from mkdocs_arxiv_digest.render import render_digest
 from mkdocs_arxiv_digest.snapshot import save_snapshot
 
@@ -77,8 +77,7 @@ def render(
 @config_option
 def prefetch(config_file: Path) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
-    pipeline, pages = _site(config_file)
-    wants = pipeline.wants_in(pages)
+    pipeline, wants = _site(config_file)
     with click.progressbar(length=len(wants), label="Summarizing", file=sys.stderr) as bar:
 
         def advance(done: int, total: int) -> None:
@@ -97,11 +96,10 @@ def prefetch(config_file: Path) -> None:
 )
 def snapshot(config_file: Path, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
-    pipeline, pages = _site(config_file)
+    pipeline, wants = _site(config_file)
     path = output or pipeline.settings.snapshot
     if path is None:
         raise click.UsageError("the plugin sets no `snapshot:` file; set one in mkdocs.yml or pass --output")
-    wants = pipeline.wants_in(pages)
     pipeline.resolve(wants)
     missing = 0
     for want in dict.fromkeys(wants):
@@ -161,9 +159,11 @@ def _site_settings(config: MkDocsConfig) -> Settings:
     return _plugin(config).settings(config)
 
 
-def _site(config_file: Path) -> tuple[Pipeline, list[str]]:
+def _site(config_file: Path) -> tuple[Pipeline, list[Want]]:
+    """The site's pipeline and every paper its pages ask for."""
     config = _load(config_file)
-    return _pipeline(_site_settings(config)), page_sources(get_files(config))
+    pipeline = _pipeline(_site_settings(config))
+    return pipeline, PageScanner(pipeline).wants(get_files(config))
 
 
 def _pipeline(settings: Settings) -> Pipeline:

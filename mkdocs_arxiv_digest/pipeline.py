@@ -156,10 +156,6 @@ class Pipeline:
         """Every paper the given pages' Markdown asks for."""
         return [want for markdown in pages for directive in find_directives(markdown) for want in self.wants(directive)]
 
-    def prefetch(self, pages: Iterable[str]) -> None:
-        """Resolve every paper the given pages ask for, site-wide, at once."""
-        self.resolve(self.wants_in(pages))
-
     def row(self, want: Want) -> Row:
         """What is known of a paper now (after `resolve`): metadata and digest, or less."""
         paper = self.papers.get(want.id)
