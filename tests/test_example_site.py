@@ -1,0 +1,116 @@
+"""The example site: builds offline with no key from its snapshot, and works in a real browser."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from mkdocs_arxiv_digest.directive import find_directives
+from mkdocs_arxiv_digest.snapshot import load_snapshot
+from tests.html import read_digest
+
+EXAMPLE = Path(__file__).parent.parent / "example_site"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example site built as CI and GitHub Pages build it: no key, no network, --strict."""
+    site = tmp_path_factory.mktemp("example") / "site"
+    cache = tmp_path_factory.mktemp("empty-cache")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_DIGEST_"))}
+    shutil.copytree(EXAMPLE, cache / "example_site")  # an empty cache: nothing but the snapshot
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=cache / "example_site",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 failed; 0 arXiv requests" in result.stderr
+    return site
+
+
+def expected_ids() -> list[str]:
+    [directive] = find_directives((EXAMPLE / "docs/index.md").read_text(encoding="utf-8"))
+    return [str(arxiv_id) for arxiv_id, _line in directive.ids]
+
+
+def test_example_site_builds_offline_from_its_snapshot(built: Path) -> None:
+    snapshot = load_snapshot(EXAMPLE / "arxiv-digest-snapshot.yml")
+    digest = read_digest((built / "index.html").read_text(encoding="utf-8"))
+    ids = expected_ids()
+
+    assert len(ids) == 8
+    assert [row.title_href for row in digest.rows] == [f"https://arxiv.org/abs/{i}" for i in ids]
+    for row, paper_id in zip(digest.rows, ids, strict=True):
+        entry = snapshot.entries[paper_id]
+        assert row.title == entry.paper.title
+        assert row.summary == entry.digests["zh"].summary
+        paragraphs = digest.footnotes[f"fn:{paper_id}"]
+        assert paragraphs[:2] == [entry.digests["zh"].title, entry.paper.title]
+    page_text = digest.page.text
+    assert "written by hand" in page_text  # the hand-written Chinese is labelled as such on the page
+
+
+def test_example_snapshot_says_who_wrote_it() -> None:
+    snapshot = load_snapshot(EXAMPLE / "arxiv-digest-snapshot.yml")
+    assert "written by hand" in snapshot.header
+    assert {digest.model for entry in snapshot.entries.values() for digest in entry.digests.values()} == {
+        "written-by-hand"
+    }
+
+
+@pytest.fixture(scope="module")
+def served(built: Path) -> Iterator[str]:
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(built))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_digest_in_a_real_browser(served: str) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    ids = expected_ids()
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_())
+        page.goto(served)
+
+        rows = page.locator("article table tbody tr")
+        assert rows.count() == len(ids)
+        assert rows.nth(0).locator("td").nth(1).inner_text().strip() != ""
+
+        # Hovering a Ref shows the paper's details in a tooltip (content.footnote.tooltips).
+        ref = rows.nth(1).locator("td").nth(0).locator("a")
+        ref.hover()
+        tooltip = page.locator(".md-tooltip2--active, .md-tooltip2").filter(has_text=ids[1]).first
+        tooltip.wait_for(state="visible", timeout=5000)
+
+        # Clicking it jumps to the details; the back-link returns to the row.
+        page.mouse.move(0, 0)
+        ref.click()
+        page.wait_for_function(f"location.hash === '#fn:{ids[1]}'")
+        footnote = page.locator(f"li[id='fn:{ids[1]}']")
+        assert footnote.is_visible()
+        assert f"https://arxiv.org/abs/{ids[1]}" in footnote.inner_text()
+        footnote.locator("a.footnote-backref").click()
+        page.wait_for_function(f"location.hash === '#fnref:{ids[1]}'")
+        browser.close()
