@@ -49,7 +49,7 @@ class Directive:
 
 def find_directives(markdown: str) -> list[Directive]:
     """Every top-level ``arxiv-digest`` block in the page, in order."""
-    lines = markdown.splitlines()
+    lines = markdown.split("\n")  # as Python-Markdown does: only \n ends a line
     found: list[Directive] = []
     opened: re.Match[str] | None = None
     opened_at = 0
@@ -64,7 +64,9 @@ def find_directives(markdown: str) -> list[Directive]:
                 found.append(_read_block(lines, opened, opened_at, index + 1, closed=True))
             opened = None
     if opened is not None and _is_directive(opened):
-        directive = _read_block(lines, opened, opened_at, len(lines), closed=False)
+        # It runs to the end of the page, short of the empty string after a final newline.
+        end = len(lines) - 1 if len(lines) > opened_at + 1 and lines[-1] == "" else len(lines)
+        directive = _read_block(lines, opened, opened_at, end, closed=False)
         directive.problems.insert(0, (opened_at + 1, "the arxiv-digest block is never closed"))
         found.append(directive)
     return found
@@ -74,7 +76,7 @@ def replace_directives(markdown: str, directives: list[Directive], render: Calla
     """Replace each of the page's ``directives`` by ``render(directive)``, re-indented to its place."""
     if not directives:
         return markdown
-    lines = markdown.splitlines()
+    lines = markdown.split("\n")
     out: list[str] = []
     cursor = 0
     for directive in directives:
@@ -83,7 +85,7 @@ def replace_directives(markdown: str, directives: list[Directive], render: Calla
         out.extend(directive.indent + row if row else row for row in rendered.splitlines())
         cursor = directive.end
     out.extend(lines[cursor:])
-    return "\n".join(out) + ("\n" if markdown.endswith("\n") else "")
+    return "\n".join(out)
 
 
 def _closes(line: str, opened: re.Match[str]) -> bool:
@@ -170,7 +172,5 @@ def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive)
     errors, warnings = config.validate()
     for name, message in [*errors, *warnings]:
         directive.problems.append((options[name][1], f"option {name!r}: {message}"))
-    failed = {name for name, _ in errors}
-    return {
-        name: config[name] for name in options if name in config and name not in failed and config[name] is not None
-    }
+    usable = {name for name, _option in BlockOptions._schema} - {name for name, _ in errors}
+    return {name: config[name] for name in options if name in usable and config[name] is not None}

@@ -71,6 +71,11 @@ def parse_id(text: str) -> ArxivId:
             raise InvalidIdError(raw, f"identifiers from {yymm} have {digits} digits after the dot")
         return ArxivId(f"{yymm}.{number}", version)
     number = match.group("old_number")
-    if not 1 <= int(number[2:4]) <= 12:
-        raise InvalidIdError(raw, f"{number[:4]} is not a valid year and month")
-    return ArxivId(f"{match.group('archive')}/{number}", version)
+    yymm = int(number[:4])
+    if not 1 <= yymm % 100 <= 12 or 703 < yymm < 9107:
+        raise InvalidIdError(
+            raw, f"{number[:4]} is not a year and month of an old-style identifier (1991-08 to 2007-03)"
+        )
+    # `math.GT/0309136` names the paper arXiv knows (and answers) as `math/0309136`.
+    archive = match.group("archive").split(".")[0]
+    return ArxivId(f"{archive}/{number}", version)

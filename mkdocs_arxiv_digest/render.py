@@ -32,8 +32,19 @@ _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 _MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
 # Inside math: a pipe would split a table cell, a backtick open a code span, and
 # brackets/angle brackets are kept out of reach of HTML and links even if a reader
-# of the Markdown does not treat the span as math.
+# of the Markdown does not treat the span as math. Each replacement is the same TeX.
 _TEX = {"|": r"{\vert}", "`": "'", "<": r"{\lt}", ">": r"{\gt}", "&": r"{\&}", "[": r"{\lbrack}", "]": r"{\rbrack}"}
+# The same characters escaped by a backslash (`\|` is a norm, `\&` an ampersand).
+_TEX_ESCAPED = {
+    "|": r"{\Vert}",
+    "`": "'",
+    "<": r"{\lt}",
+    ">": r"{\gt}",
+    "&": r"{\&}",
+    "[": r"{\lbrack}",
+    "]": r"{\rbrack}",
+}
+_TEX_TOKEN = re.compile(r"\\.|.", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ def inline_text(text: str, *, math: bool = False) -> str:
     cursor = 0
     for match in _MATH.finditer(text):
         parts.append(_escape(text[cursor : match.start()]))
-        parts.append("$" + "".join(_TEX.get(char, char) for char in match.group(1)) + "$")
+        parts.append("$" + "".join(map(_tex_token, _TEX_TOKEN.findall(match.group(1)))) + "$")
         cursor = match.end()
     parts.append(_escape(text[cursor:]))
     line = "".join(parts)
@@ -110,6 +121,12 @@ def _footnote(row: Row, math: bool) -> str:
         paragraphs += [inline_text(text, math=math) for text in abstracts]
     first, *rest = paragraphs
     return f"[^{row.requested}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest)
+
+
+def _tex_token(token: str) -> str:
+    if len(token) == 2:  # a backslash and the character it escapes
+        return _TEX_ESCAPED.get(token[1], token)
+    return _TEX.get(token, token)
 
 
 def _escape(text: str) -> str:

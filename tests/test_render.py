@@ -1,0 +1,323 @@
+"""`render_digest` and `inline_text`: records in, Markdown out, and that Markdown through Python-Markdown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import markdown
+import pytest
+
+from mkdocs_arxiv_digest.ids import parse_id
+from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.render import Row, inline_text, render_digest
+from tests.html import Element, parse, read_digest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+EXTENSIONS = ["tables", "footnotes", "attr_list", "md_in_html", "pymdownx.arithmatex"]
+# `generic` is the arithmatex mode Material for MkDocs documents. (The default mode
+# writes MathJax `<script type="math/tex">` tags, which would hide a script we let through.)
+EXTENSION_CONFIGS = {"pymdownx.arithmatex": {"generic": True}}
+
+
+def to_html(text: str) -> str:
+    return markdown.markdown(text, extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS)
+
+
+def basic_rows() -> list[Row]:
+    """One translated paper, one with no digest yet, one arXiv did not return."""
+    distill = Paper(
+        id="2403.16584",
+        version=1,
+        title="Can Large Language Models (or Humans) Distill Text?",
+        abstract="We investigate the potential of large language models (LLMs) to distill text.",
+    )
+    distill_zh = Digest(
+        language="zh",
+        model="gpt-4.1-mini",
+        summary="大型语言模型在文本提炼中具有独特优势，但在处理情感时仍有局限。",
+        title="大型语言模型（或人类）能否提炼文本？",
+        abstract="我们研究了大型语言模型（LLMs）提炼文本的潜力。",
+    )
+    old_style = Paper(
+        id="hep-th/9901001",
+        version=2,
+        title="Notes on an old-style identifier",
+        abstract="An abstract from before 2007, when identifiers named their archive.",
+    )
+    return [
+        Row(parse_id("2403.16584"), distill, distill_zh),
+        Row(parse_id("hep-th/9901001"), old_style, None),
+        Row(parse_id("2402.19379v2")),
+    ]
+
+
+def test_golden_basic() -> None:
+    assert render_digest(basic_rows()) == (GOLDEN / "render_basic.md").read_text(encoding="utf-8")
+
+
+def test_golden_basic_as_a_reader_sees_it() -> None:
+    digest = read_digest(to_html(render_digest(basic_rows())))
+    assert [(row.ref, row.ref_href, row.title, row.title_href, row.summary) for row in digest.rows] == [
+        (
+            "1",
+            "#fn:2403.16584",
+            "Can Large Language Models (or Humans) Distill Text?",
+            "https://arxiv.org/abs/2403.16584",
+            "大型语言模型在文本提炼中具有独特优势，但在处理情感时仍有局限。",
+        ),
+        (
+            "2",
+            "#fn:hep-th/9901001",
+            "Notes on an old-style identifier",
+            "https://arxiv.org/abs/hep-th/9901001",
+            "Summary unavailable (see the build log).",
+        ),
+        (
+            "3",
+            "#fn:2402.19379v2",
+            "2402.19379v2",
+            "https://arxiv.org/abs/2402.19379v2",
+            "Metadata unavailable (see the build log).",
+        ),
+    ]
+    footnotes = {label: [p.removesuffix(" ↩") for p in paragraphs] for label, paragraphs in digest.footnotes.items()}
+    assert footnotes == {
+        "fn:2403.16584": [
+            "大型语言模型（或人类）能否提炼文本？",
+            "Can Large Language Models (or Humans) Distill Text?",
+            "https://arxiv.org/abs/2403.16584",
+            "大型语言模型在文本提炼中具有独特优势，但在处理情感时仍有局限。",
+            "我们研究了大型语言模型（LLMs）提炼文本的潜力。",
+            "We investigate the potential of large language models (LLMs) to distill text.",
+        ],
+        "fn:hep-th/9901001": [
+            "Notes on an old-style identifier",
+            "https://arxiv.org/abs/hep-th/9901001",
+            "Summary unavailable (see the build log).",
+            "An abstract from before 2007, when identifiers named their archive.",
+        ],
+        "fn:2402.19379v2": [
+            "2402.19379v2",
+            "https://arxiv.org/abs/2402.19379v2",
+            "Metadata unavailable (see the build log).",
+        ],
+    }
+
+
+def test_english_site_has_no_translation_lines() -> None:
+    paper = Paper(
+        id="2403.11894", version=1, title="From explainable to interpretable", abstract="Deep learning in NLP."
+    )
+    digest = Digest(language="en", model="gpt-4.1-mini", summary="A review of interpretable NLP in healthcare.")
+    assert render_digest([Row(parse_id("arXiv:2403.11894"), paper, digest)]) == (
+        "| Ref | Title | Summary |\n"
+        "| --- | --- | --- |\n"
+        "| [^2403.11894] | [From explainable to interpretable](https://arxiv.org/abs/2403.11894)"
+        " | A review of interpretable NLP in healthcare. |\n"
+        "\n"
+        "[^2403.11894]: From explainable to interpretable\n"
+        "\n"
+        "    [https://arxiv.org/abs/2403.11894](https://arxiv.org/abs/2403.11894)\n"
+        "\n"
+        "    A review of interpretable NLP in healthcare.\n"
+        "\n"
+        "    Deep learning in NLP.\n"
+    )
+
+
+def test_no_rows_render_nothing() -> None:
+    assert render_digest([]) == ""
+
+
+def test_second_block_on_a_page_does_not_repeat_a_footnote() -> None:
+    defined: set[str] = set()
+    first = render_digest(basic_rows(), defined=defined)
+    assert defined == {"2403.16584", "hep-th/9901001", "2402.19379v2"}
+    second = render_digest(basic_rows()[:1], defined=defined)
+    assert second == (
+        "| Ref | Title | Summary |\n"
+        "| --- | --- | --- |\n"
+        "| [^2403.16584] | [Can Large Language Models (or Humans) Distill Text?](https://arxiv.org/abs/2403.16584)"
+        " | 大型语言模型在文本提炼中具有独特优势，但在处理情感时仍有局限。 |\n"
+    )
+    html = to_html(first + "\nBetween the blocks.\n\n" + second)
+    assert [li.attrs["id"] for li in parse(html).iter("li")] == [
+        "fn:2403.16584",
+        "fn:hep-th/9901001",
+        "fn:2402.19379v2",
+    ]
+    assert html.count('href="#fn:2403.16584"') == 2
+
+
+def test_one_block_listing_a_paper_twice_gets_one_footnote() -> None:
+    rows = basic_rows()
+    text = render_digest([rows[0], rows[1], rows[0]])
+    assert text.count("| [^2403.16584] |") == 2
+    assert text.count("[^2403.16584]:") == 1
+
+
+def test_deterministic() -> None:
+    first = render_digest(basic_rows(), math=True)
+    again = render_digest(basic_rows(), math=True)
+    assert first.encode() == again.encode()
+    assert render_digest(basic_rows(), defined=set()) == render_digest(basic_rows())
+
+
+def test_rows_keep_the_order_asked_for() -> None:
+    text = render_digest(list(reversed(basic_rows())))
+    assert text.index("[^2402.19379v2]:") < text.index("[^hep-th/9901001]:") < text.index("[^2403.16584]:")
+
+
+ESCAPES = [
+    ("A | B", "A &#124; B"),
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ("<img src=x onerror=alert(1)>", "&lt;img src&#61;x onerror&#61;alert(1)&gt;"),
+    ("[link](javascript:alert(1))", "&#91;link&#93;(javascript&#58;alert(1))"),
+    ("[^2403.16584]: fake", "&#91;&#94;2403.16584&#93;&#58; fake"),
+    ("{: onclick=alert(1)}", "&#123;&#58; onclick&#61;alert(1)&#125;"),
+    ("# Not a heading", "&#35; Not a heading"),
+    ("- not a list", "&#45; not a list"),
+    ("1. not a list", "&#49;. not a list"),
+    ("> not a quote", "&gt; not a quote"),
+    ("*emph*", "&#42;emph&#42;"),
+    ("_x_", "&#95;x&#95;"),
+    ("`code` and ```fence```", "&#96;code&#96; and &#96;&#96;&#96;fence&#96;&#96;&#96;"),
+    ("&amp; stays literal", "&amp;amp; stays literal"),
+    ("line one\n    line two\n\n\tthree  ", "line one line two three"),
+    ("    indented code", "indented code"),
+    ("$x_1 < y$", "&#36;x&#95;1 &lt; y&#36;"),
+    ("Résumé 大型语言模型", "Résumé 大型语言模型"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ESCAPES)
+def test_inline_text_escapes(text: str, expected: str) -> None:
+    assert inline_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "_expected"), ESCAPES)
+def test_inline_text_renders_as_the_text_itself(text: str, _expected: str) -> None:
+    # One paragraph holding exactly the original characters: no element, no attribute.
+    html = to_html(inline_text(text))
+    document = parse(html)
+    (paragraph,) = document.children
+    assert isinstance(paragraph, Element)
+    assert paragraph.tag == "p"
+    assert all(isinstance(child, str) for child in paragraph.children)
+    assert paragraph.text == " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$x_1 < y$", r"$x_1 {\lt} y$"),
+        ("$a|b$", r"$a{\vert}b$"),
+        ("$[x]$ and $a`b$", r"${\lbrack}x{\rbrack}$ and $a'b$"),
+        ("$a > b$ & c", r"$a {\gt} b$ &amp; c"),
+        ("Bound $O(n^2)$ for [^x] <b>", r"Bound $O(n^2)$ for &#91;&#94;x&#93; &lt;b&gt;"),
+        ("price $5 and $6", "price &#36;5 and &#36;6"),
+        ("# $x$", "&#35; $x$"),
+    ],
+)
+def test_inline_text_keeps_math(text: str, expected: str) -> None:
+    assert inline_text(text, math=True) == expected
+    assert "|" not in expected
+    assert unescaped_braces_balance(expected)
+
+
+def test_math_off_escapes_dollars() -> None:
+    assert inline_text("$a|b$", math=False) == "&#36;a&#124;b&#36;"
+    assert "$" not in inline_text("$x_1 < y$ and $z$")
+
+
+def unescaped_braces_balance(tex: str) -> bool:
+    depth = 0
+    for brace in re.sub(r"\\.", "", tex):
+        depth += {"{": 1, "}": -1}.get(brace, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("text", [r"$\|x\|_2 \le 1$", r"$a \& b$"])
+def test_escaped_tex_characters_stay_valid_tex(text: str) -> None:
+    kept = inline_text(text, math=True)
+    assert "|" not in kept
+    assert unescaped_braces_balance(kept)
+
+
+# Every element a digest is made of; anything else came from the untrusted text.
+DIGEST_TAGS = {
+    "document",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "sup",
+    "div",
+    "hr",
+    "ol",
+    "li",
+    "p",
+    "span",
+}
+
+
+def hostile_rows() -> list[Row]:
+    paper = Paper(
+        id="2403.16584",
+        version=1,
+        title="A | B <script>alert(1)</script> $x_1 < y$",
+        abstract="[link](javascript:alert(1)) <img src=x onerror=alert(1)> {: onclick=alert(1)} $a|b$",
+    )
+    digest = Digest(
+        language="ja",
+        model="gpt-4.1-mini",
+        summary='# heading? [^2403.16584]: fake <a href="javascript:alert(1)">x</a> $a|b$',
+        title="- list? <div markdown>*md in html*</div>",
+        abstract="> quote? {: onclick=alert(1) } <svg onload=alert(1)>",
+    )
+    return [Row(parse_id("2403.16584"), paper, digest), Row(parse_id("2402.19379"))]
+
+
+@pytest.mark.parametrize("math", [True, False])
+def test_hostile_text_renders_inert(math: bool) -> None:
+    html = to_html(render_digest(hostile_rows(), math=math))
+    page = parse(html)
+    assert "<script" not in html
+    elements = page.iter()
+    assert not [(e.tag, name) for e in elements for name in e.attrs if name.startswith("on")]
+    assert {e.tag for e in elements} <= DIGEST_TAGS
+    assert [div.attrs.get("class") for div in page.iter("div")] == ["footnote"]
+    hrefs = [e.attrs.get("href") or "" for e in page.iter("a")]
+    assert hrefs
+    assert all(href.startswith(("https://arxiv.org/abs/", "#fn:", "#fnref:")) for href in hrefs)
+    # Three cells per row: the `|` in the title stayed in its cell.
+    (table,) = page.iter("table")
+    assert [len(tr.iter("th") + tr.iter("td")) for tr in table.iter("tr")] == [3, 3, 3]
+    title_cell = table.iter("tr")[1].iter("td")[1]
+    assert title_cell.text.startswith("A | B <script>alert(1)</script> ")
+    # The reader sees the untrusted text, as text.
+    (note, _) = read_digest(html).footnotes.values()
+    assert note[0] == "- list? <div markdown>*md in html*</div>"
+    assert note[-2] == "> quote? {: onclick=alert(1) } <svg onload=alert(1)>"
+    assert note[-1].startswith("[link](javascript:alert(1)) <img src=x onerror=alert(1)> {: onclick=alert(1)} ")
+
+
+def test_math_renders_through_arithmatex() -> None:
+    page = parse(to_html(render_digest(hostile_rows(), math=True)))
+    spans = [span.text for span in page.iter("span") if span.attrs.get("class") == "arithmatex"]
+    # Title in the table and in the footnote; `$a|b$` in summary (table and footnote) and abstract.
+    assert spans == [r"\(x_1 {\lt} y\)", r"\(a{\vert}b\)", r"\(x_1 {\lt} y\)", r"\(a{\vert}b\)", r"\(a{\vert}b\)"]
+
+
+def test_math_off_leaves_dollars_as_text() -> None:
+    page = parse(to_html(render_digest(hostile_rows(), math=False)))
+    assert not page.iter("span")
+    title_cell = page.iter("table")[0].iter("tr")[1].iter("td")[1]
+    assert title_cell.text == "A | B <script>alert(1)</script> $x_1 < y$"
