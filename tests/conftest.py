@@ -19,6 +19,12 @@ from tests.html import Digest, read_digest
 API_KEY = "sk-test-0123456789abcdefSECRET"
 
 
+def clean_env(**variables: str) -> dict[str, str]:
+    """This process's environment without anything of ours (keys, URLs, offline), plus ``variables``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_DIGEST_"))}
+    return inherited | variables
+
+
 @pytest.fixture
 def arxiv_api() -> Iterator[FakeArxiv]:
     server = FakeArxiv()
@@ -76,8 +82,7 @@ class Site:
     def start(self, *args: str, site_dir: str = "site") -> subprocess.Popen[str]:
         """Start `mkdocs build` in the background (for kills and concurrent builds)."""
         config = self.write_config()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-        env.update(self.env)
+        env = clean_env(**self.env)
         command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", site_dir, *args]
         return subprocess.Popen(
             command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

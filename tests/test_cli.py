@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import API_KEY, Site, block
+from tests.conftest import API_KEY, Site, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
 
 
 def run(cwd: Path, *args: str, key: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    if key:
-        env["OPENAI_API_KEY"] = API_KEY
+    env = clean_env(OPENAI_API_KEY=API_KEY) if key else clean_env()
     command = [sys.executable, "-m", "mkdocs_arxiv_digest", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from mkdocs_arxiv_digest import extension
-from tests.conftest import API_KEY, block
+from tests.conftest import API_KEY, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.html import read_digest
 
@@ -80,7 +79,7 @@ def test_zensical_build(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) 
         ],
     }
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | {"OPENAI_API_KEY": API_KEY}
+    env = clean_env(OPENAI_API_KEY=API_KEY)
 
     result = subprocess.run([zensical, "build"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
@@ -105,7 +104,7 @@ def test_properdocs_runs_the_plugin(tmp_path: Path, arxiv_api: FakeArxiv, llm_ap
         "plugins": [{"arxiv-digest": servers(arxiv_api, llm_api, Path(".cache/ad"))}],
     }
     (tmp_path / "properdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | {"OPENAI_API_KEY": API_KEY}
+    env = clean_env(OPENAI_API_KEY=API_KEY)
 
     result = subprocess.run(
         [sys.executable, "-m", "properdocs", "build", "--strict"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from mkdocs_arxiv_digest.directive import find_directives
 from mkdocs_arxiv_digest.snapshot import load_snapshot
+from tests.conftest import clean_env
 from tests.html import read_digest
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
@@ -27,7 +27,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example site built as CI and GitHub Pages build it: no key, no network, --strict."""
     site = tmp_path_factory.mktemp("example") / "site"
     cache = tmp_path_factory.mktemp("empty-cache")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_DIGEST_"))}
+    env = clean_env()
     shutil.copytree(EXAMPLE, cache / "example_site")  # an empty cache: nothing but the snapshot
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-from tests.conftest import Site, block
+from tests.conftest import Site, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.html import read_digest
 
@@ -35,7 +34,7 @@ def test_an_edit_costs_only_its_own_papers(site: Site, arxiv_api: FakeArxiv, llm
     site.page("index.md", "# Home\n")
     config = site.write_config()
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | site.env
+    env = clean_env(**site.env)
     log_path = site.root / "serve.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
