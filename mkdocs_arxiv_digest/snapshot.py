@@ -32,6 +32,11 @@ DEFAULT_HEADER = (
 )
 
 
+# The order a person reads an entry in.
+_PAPER_KEYS = ("id", "version", "title", "authors", "published", "abstract")
+_DIGEST_KEYS = ("model", "title", "summary", "abstract")
+
+
 @dataclass
 class SnapshotEntry:
     paper: Paper
@@ -97,11 +102,12 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
     papers: list[dict[str, Any]] = []
     for paper_id in sorted(snapshot.entries):
         entry = snapshot.entries[paper_id]
+        paper = entry.paper.to_json()
         digests = {
-            language: {k: v for k, v in digest.to_json().items() if k != "language" and v}
+            language: {key: digest.to_json()[key] for key in _DIGEST_KEYS if digest.to_json()[key]}
             for language, digest in sorted(entry.digests.items())
         }
-        papers.append(entry.paper.to_json() | {"digests": digests})
+        papers.append({key: paper[key] for key in _PAPER_KEYS} | {"digests": digests})
     body = yaml.safe_dump({"papers": papers}, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(snapshot.header + body, encoding="utf-8")
 
