@@ -11,7 +11,7 @@ in an ``id_list`` with HTTP 400 for the whole batch.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mkdocs_arxiv_digest.errors import InvalidIdError
 
@@ -30,9 +30,12 @@ _URL = re.compile(
 ABS_URL = "https://arxiv.org/abs/{}"
 
 
-@dataclass(frozen=True, order=True)
-class ArxivId:
-    """A validated arXiv identifier; ``version`` is None when the user asked for the latest."""
+class ArxivId(NamedTuple):
+    """A validated arXiv identifier; ``version`` is None when the user asked for the latest.
+
+    A named tuple rather than a dataclass: it is a dict key on every hot path, and a
+    tuple hashes in C.
+    """
 
     base: str
     version: int | None = None

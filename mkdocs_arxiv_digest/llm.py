@@ -47,8 +47,8 @@ def language_name(language: str) -> str:
 
 def digest_key(paper: Paper, language: str, model: str) -> str:
     """Cache key of a digest: a hash of everything that changes the generated text."""
-    parts = [PROMPT_VERSION, str(paper.versioned_id), paper.title, paper.abstract, language, model]
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    parts = [str(PROMPT_VERSION), str(paper.versioned_id), paper.title, paper.abstract, language, model]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
 
 
 def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai.OpenAI:

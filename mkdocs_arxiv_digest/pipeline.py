@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mkdocs_arxiv_digest import arxiv_source, llm
 from mkdocs_arxiv_digest.cache import Cache
@@ -67,9 +67,8 @@ class Settings:
         )
 
 
-@dataclass(frozen=True)
-class Want:
-    """One paper in one language by one model: the unit of generated text."""
+class Want(NamedTuple):
+    """One paper in one language by one model: the unit of generated text (a hot dict key)."""
 
     id: ArxivId
     language: str
@@ -119,6 +118,8 @@ class Pipeline:
         self.stats = BuildStats()
         self.paper_errors: dict[ArxivId, str] = {}
         self.digest_errors: dict[Want, str] = {}
+        self._parsed: dict[str, list[Directive]] = {}
+        self._keys: dict[Want, str] = {}
         self._usage_at_start = llm.Usage()
 
     # -- builds -------------------------------------------------------------------
@@ -127,6 +128,7 @@ class Pipeline:
         """Forget this build's failures (they are retried) and counts; keep what resolved."""
         self.paper_errors.clear()
         self.digest_errors.clear()
+        self._parsed.clear()
         self.stats = BuildStats()
         if self._summarizer is not None:
             self._usage_at_start = llm.Usage(**vars(self._summarizer.usage))
@@ -152,21 +154,27 @@ class Pipeline:
         model = directive.options.get("model") or self.settings.model
         return [Want(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 
+    def directives(self, markdown: str) -> list[Directive]:
+        """The page's directives; parsed once a build, though both the scan and the render ask."""
+        if markdown not in self._parsed:
+            self._parsed[markdown] = find_directives(markdown)
+        return self._parsed[markdown]
+
     def wants_in(self, pages: Iterable[str]) -> list[Want]:
         """Every paper the given pages' Markdown asks for."""
-        return [want for markdown in pages for directive in find_directives(markdown) for want in self.wants(directive)]
+        return [want for markdown in pages for directive in self.directives(markdown) for want in self.wants(directive)]
 
     def row(self, want: Want) -> Row:
         """What is known of a paper now (after `resolve`): metadata and digest, or less."""
         paper = self.papers.get(want.id)
-        digest = self.digests.get(llm.digest_key(paper, want.language, want.model)) if paper else None
+        digest = self.digests.get(self.digest_key(want)) if paper else None
         return Row(want.id, paper, digest)
 
     # -- render -------------------------------------------------------------------
 
     def render_page(self, markdown: str, page: str | None, *, math: bool = False) -> str:
         """The page with every directive replaced by its digest (resolving what is missing)."""
-        directives = find_directives(markdown)
+        directives = self.directives(markdown)
         if not directives:
             return markdown
         self.resolve(want for directive in directives for want in self.wants(directive))
@@ -211,16 +219,19 @@ class Pipeline:
         """
         pending: dict[ArxivId, list[Want]] = {}
         for want in wants:
-            pending.setdefault(want.id, []).append(want)
+            if self.row(want).digest is None and want not in self.digest_errors:
+                pending.setdefault(want.id, []).append(want)
+        if not pending:
+            return  # the common case when pages render after the site-wide prefetch
         to_fetch: list[ArxivId] = []
         stale: dict[ArxivId, Paper] = {}
-        for arxiv_id in pending:
-            if arxiv_id in self.papers or arxiv_id in self.paper_errors:
-                continue
-            paper = self.snapshot.paper(arxiv_id)
-            cached = self.cache.get_paper(arxiv_id) if paper is None else None
-            if cached is not None:
-                paper, age = cached
+        unknown = [i for i in pending if i not in self.papers and i not in self.paper_errors]
+        pinned = {i: paper for i in unknown if (paper := self.snapshot.paper(i)) is not None}
+        cached = self.cache.get_papers(i for i in unknown if i not in pinned)
+        for arxiv_id in unknown:
+            paper = pinned.get(arxiv_id)
+            if paper is None and arxiv_id in cached:
+                paper, age = cached[arxiv_id]
                 if arxiv_id.version is None and age > self.settings.refresh_days * 86400:
                     stale[arxiv_id], paper = paper, None
             if paper is None:
@@ -228,7 +239,7 @@ class Pipeline:
             else:
                 self.papers[arxiv_id] = paper
         with _Generator(self, progress) as generator:
-            generator.submit(want for arxiv_id in pending if arxiv_id in self.papers for want in pending[arxiv_id])
+            generator.submit([want for arxiv_id in pending if arxiv_id in self.papers for want in pending[arxiv_id]])
             for arxiv_id in self._fetch_papers(to_fetch, stale):
                 generator.submit(pending[arxiv_id])
 
@@ -277,13 +288,25 @@ class Pipeline:
             self._summarizer = self._summarizer_factory(self.settings)
         return self._summarizer
 
-    def find_digest(self, want: Want, paper: Paper) -> Digest | None:
-        """A digest from memory, the snapshot or the cache — never the network."""
-        key = llm.digest_key(paper, want.language, want.model)
-        digest = self.digests.get(key) or self.snapshot.digest(paper, want.language) or self.cache.get_digest(key)
-        if digest is not None:
-            self.digests[key] = digest
-        return digest
+    def digest_key(self, want: Want) -> str:
+        """The cache key of a paper's digest; its metadata must be known (and is then fixed)."""
+        key = self._keys.get(want)
+        if key is None:
+            key = self._keys[want] = llm.digest_key(self.papers[want.id], want.language, want.model)
+        return key
+
+    def load_digests(self, wants: list[Want]) -> None:
+        """Digests of ``wants`` (whose papers are known) from the snapshot or the cache — never the network."""
+        keys = {want: self.digest_key(want) for want in wants}
+        missing: list[str] = []
+        for want, key in keys.items():
+            if key not in self.digests:
+                pinned = self.snapshot.digest(self.papers[want.id], want.language)
+                if pinned is not None:
+                    self.digests[key] = pinned
+                else:
+                    missing.append(key)
+        self.digests.update(self.cache.get_digests(missing))
 
 
 class _Generator:
@@ -316,13 +339,14 @@ class _Generator:
                 log.info(f"Summarized {done}/{total} papers")
         self.executor.shutdown()
 
-    def submit(self, wants: Iterable[Want]) -> None:
+    def submit(self, wants: list[Want]) -> None:
         pipeline = self.pipeline
+        pipeline.load_digests(wants)
         for want in wants:
             if want in self.submitted or want in pipeline.digest_errors:
                 continue
             paper = pipeline.papers[want.id]
-            if pipeline.find_digest(want, paper) is not None:
+            if pipeline.digest_key(want) in pipeline.digests:
                 continue
             summarizer = self._summarizer()
             if summarizer is None:
@@ -340,7 +364,7 @@ class _Generator:
             with self.lock:
                 pipeline.digest_errors[want] = f"no summary: {error}"
             return
-        key = llm.digest_key(paper, want.language, want.model)
+        key = pipeline.digest_key(want)
         pipeline.cache.put_digest(key, digest)
         with self.lock:
             pipeline.digests[key] = digest

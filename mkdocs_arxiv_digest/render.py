@@ -58,9 +58,9 @@ class Row:
 
 def inline_text(text: str, *, math: bool = False) -> str:
     """Untrusted text as one inert line of Markdown (math kept as TeX if ``math``)."""
-    text = " ".join(text.split())
+    text = " ".join(text.split())  # no newline or indentation may reach the Markdown
     if not math:
-        return _escape_line(text)
+        return _guard_line_start(_escape(text))
     parts: list[str] = []
     cursor = 0
     for match in _MATH.finditer(text):
@@ -129,12 +129,12 @@ def _tex_token(token: str) -> str:
     return _TEX.get(token, token)
 
 
+def _entity(match: re.Match[str]) -> str:
+    return _ENTITIES[match.group()]
+
+
 def _escape(text: str) -> str:
-    return _SPECIAL.sub(lambda match: _ENTITIES[match.group()], text)
-
-
-def _escape_line(text: str) -> str:
-    return _guard_line_start(_escape(text))
+    return _SPECIAL.sub(_entity, text)
 
 
 def _guard_line_start(line: str) -> str:
