@@ -110,6 +110,7 @@ class Pipeline:
         self.settings = settings
         self.cache = cache or Cache(settings.cache_dir)
         self.snapshot = snapshot if snapshot is not None else _load_snapshot(settings.snapshot)
+        self._snapshot_stamp = file_stamp(settings.snapshot)
         self._source = source
         self._summarizer_factory = summarizer_factory or _default_summarizer
         self._summarizer: llm.Summarizer | None = None
@@ -125,7 +126,17 @@ class Pipeline:
     # -- builds -------------------------------------------------------------------
 
     def begin_build(self) -> None:
-        """Forget this build's failures (they are retried) and counts; keep what resolved."""
+        """Forget this build's failures (they are retried) and counts; keep what resolved.
+
+        An edited snapshot (a corrected translation, under `mkdocs serve`) is read again,
+        and what was resolved from the old one is forgotten.
+        """
+        stamp = file_stamp(self.settings.snapshot)
+        if stamp != self._snapshot_stamp:
+            self.snapshot, self._snapshot_stamp = _load_snapshot(self.settings.snapshot), stamp
+            self.papers.clear()
+            self.digests.clear()
+            self._keys.clear()
         self.paper_errors.clear()
         self.digest_errors.clear()
         self._parsed.clear()
@@ -396,6 +407,15 @@ def _where(page: str | None, line: int) -> str:
 def _default_summarizer(settings: Settings) -> llm.Summarizer:
     client = llm.make_client(base_url=settings.base_url, timeout=settings.timeout, retries=settings.retries)
     return llm.Summarizer(client, model=settings.model, retries=settings.retries)
+
+
+def file_stamp(path: Path | None) -> tuple[int, int] | None:
+    """When and how big a file was last written (None if there is none)."""
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
 
 
 def _load_snapshot(path: Path | None) -> Snapshot:
