@@ -58,7 +58,10 @@ class Row:
 
 def inline_text(text: str, *, math: bool = False) -> str:
     """Untrusted text as one inert line of Markdown (math kept as TeX if ``math``)."""
-    text = " ".join(text.split())  # no newline or indentation may reach the Markdown
+    if not text.isprintable() or text[:1] == " " or text[-1:] == " ":
+        # No newline, tab or leading space may reach the Markdown: they would make block
+        # syntax (code, lists) in a footnote. Clean text, as the cache holds, is kept as is.
+        text = " ".join(text.split())
     if not math:
         return _guard_line_start(_escape(text))
     parts: list[str] = []
@@ -86,16 +89,16 @@ def render_digest(rows: Iterable[Row], *, math: bool = False, defined: set[str] 
     notes: list[str] = []
     for row in rows:
         label = str(row.requested)
-        table.append(f"| [^{label}] | {_title_link(row, math)} | {_summary(row, math)} |")
+        title, summary = _title(row, math), _summary(row, math)
+        table.append(f"| [^{label}] | [{title}]({row.requested.url}) | {summary} |")
         if label not in defined:
             defined.add(label)
-            notes.append(_footnote(row, math))
+            notes.append(_footnote(row, title, summary, math))
     return "\n".join(table) + "\n" + "".join("\n" + note for note in notes)
 
 
-def _title_link(row: Row, math: bool) -> str:
-    title = inline_text(row.paper.title, math=math) if row.paper else _escape(str(row.requested))
-    return f"[{title}]({row.requested.url})"
+def _title(row: Row, math: bool) -> str:
+    return inline_text(row.paper.title, math=math) if row.paper else _escape(str(row.requested))
 
 
 def _summary(row: Row, math: bool) -> str:
@@ -106,16 +109,18 @@ def _summary(row: Row, math: bool) -> str:
     return inline_text(row.digest.summary, math=math)
 
 
-def _footnote(row: Row, math: bool) -> str:
-    """Translated title, original title, link, summary, translated abstract, original abstract."""
+def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
+    """Translated title, original title, link, summary, translated abstract, original abstract.
+
+    ``title`` and ``summary`` come escaped, as the table row has them.
+    """
     paper, digest, url = row.paper, row.digest, row.requested.url
     link = f"[{url}]({url})"
     if paper is None:
-        paragraphs = [_escape(str(row.requested)), link, METADATA_UNAVAILABLE]
+        paragraphs = [title, link, summary]
     else:
-        translated = [digest.title] if digest and digest.title else []
-        paragraphs = [inline_text(text, math=math) for text in [*translated, paper.title]]
-        paragraphs += [link, _summary(row, math)]
+        translated = [inline_text(digest.title, math=math)] if digest and digest.title else []
+        paragraphs = [*translated, title, link, summary]
         abstracts = [digest.abstract] if digest and digest.abstract else []
         abstracts += [paper.abstract] if paper.abstract else []
         paragraphs += [inline_text(text, math=math) for text in abstracts]
