@@ -20,7 +20,7 @@ import diskcache
 
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
 
 
 class UnsafeCacheRowError(DigestError):
@@ -52,7 +52,7 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
 
 
 class Cache:
-    """Paper metadata by ID and digests by content key, as JSON text in `directory`."""
+    """Paper metadata by ID, digests and rendered pages by content key, as JSON text in `directory`."""
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Any = time.time) -> None:
         path = Path(directory)
@@ -94,9 +94,23 @@ class Cache:
     def put_digest(self, key: str, digest: Digest) -> None:
         self._set(f"digest:{key}", digest.to_json())
 
+    def get_pages(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
+        """Rendered pages by page key, for the keys that have one."""
+        wanted = {f"page:{key}": key for key in keys}
+        found: dict[str, RenderedPage] = {}
+        for key, data in self._get_many(wanted).items():
+            try:
+                found[wanted[key]] = RenderedPage.from_json(data)
+            except ValueError as error:
+                log.warning(f"Cache: ignored an unreadable row {key!r}: {error}")
+        return found
+
+    def put_page(self, key: str, page: RenderedPage) -> None:
+        self._set(f"page:{key}", page.to_json())
+
     def stats(self) -> dict[str, int]:
         """Entries by kind and bytes on disk."""
-        counts = {"paper": 0, "digest": 0}
+        counts = {"paper": 0, "digest": 0, "page": 0}
         for key in self._store.iterkeys():
             kind = key.split(":", 1)[0]
             counts[kind] = counts.get(kind, 0) + 1

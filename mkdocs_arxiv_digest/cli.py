@@ -163,7 +163,7 @@ def _site(config_file: Path) -> tuple[Pipeline, list[Want]]:
     """The site's pipeline and every paper its pages ask for."""
     config = _load(config_file)
     pipeline = _pipeline(_site_settings(config))
-    return pipeline, PageScanner(pipeline).wants(get_files(config))
+    return pipeline, [want for _markdown, wants in PageScanner(pipeline).pages(get_files(config)) for want in wants]
 
 
 def _pipeline(settings: Settings) -> Pipeline:

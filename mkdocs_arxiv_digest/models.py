@@ -95,3 +95,43 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
     if required and not value:
         raise ValueError(f"`{key}` is missing")
     return value
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page's directives rendered complete, so a warm build need not render them again."""
+
+    markdown: str
+    """The page with its directives replaced."""
+    wants: tuple[tuple[str, int | None, str, str], ...]
+    """(ID, version, language, model) of each paper shown, for the build summary."""
+    fetched: float | None
+    """When the page's unversioned papers' metadata was fetched, the earliest (epoch seconds);
+    None if they are all versioned or pinned, and never due a refresh."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"markdown": self.markdown, "wants": [list(want) for want in self.wants], "fetched": self.fetched}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RenderedPage:
+        """Build from a mapping read off disk; raise ValueError on anything malformed."""
+        if not isinstance(data, dict) or not isinstance(data.get("markdown"), str):
+            raise ValueError("a rendered page must be a mapping with `markdown`")
+        fetched = data.get("fetched")
+        if fetched is not None and not isinstance(fetched, (int, float)):
+            raise ValueError("`fetched` must be a time")
+        wants = data.get("wants")
+        if not isinstance(wants, list) or not all(_is_want(want) for want in wants):
+            raise ValueError("`wants` must be a list of [id, version, language, model]")
+        return cls(data["markdown"], tuple(tuple(want) for want in wants), fetched)
+
+
+def _is_want(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 4
+        and isinstance(value[0], str)
+        and (value[1] is None or type(value[1]) is int)
+        and isinstance(value[2], str)
+        and isinstance(value[3], str)
+    )

@@ -9,6 +9,7 @@ warning that names page, line and ID, and retried on the next build.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -17,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mkdocs_arxiv_digest import arxiv_source, llm
+from mkdocs_arxiv_digest import __version__, arxiv_source, llm
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR, DEFAULT_MODEL
 from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
 from mkdocs_arxiv_digest.render import Row, render_digest
 from mkdocs_arxiv_digest.snapshot import Snapshot, load_snapshot
 
@@ -111,6 +112,7 @@ class Pipeline:
         self.cache = cache or Cache(settings.cache_dir)
         self.snapshot = snapshot if snapshot is not None else _load_snapshot(settings.snapshot)
         self._snapshot_stamp = file_stamp(settings.snapshot)
+        self._snapshot_hash = _file_hash(settings.snapshot)
         self._source = source
         self._summarizer_factory = summarizer_factory or _default_summarizer
         self._summarizer: llm.Summarizer | None = None
@@ -121,6 +123,11 @@ class Pipeline:
         self.digest_errors: dict[Want, str] = {}
         self._parsed: dict[str, list[Directive]] = {}
         self._keys: dict[Want, str] = {}
+        self._fetched: dict[ArxivId, float] = {}
+        """When cached or fetched metadata of an unversioned ID was fetched (snapshot entries never expire)."""
+        self._stale: set[ArxivId] = set()
+        """IDs served from stale metadata this build: their pages are not stored rendered."""
+        self._rendered: dict[str, RenderedPage] = {}
         self._usage_at_start = llm.Usage()
 
     # -- builds -------------------------------------------------------------------
@@ -134,12 +141,15 @@ class Pipeline:
         stamp = file_stamp(self.settings.snapshot)
         if stamp != self._snapshot_stamp:
             self.snapshot, self._snapshot_stamp = _load_snapshot(self.settings.snapshot), stamp
+            self._snapshot_hash = _file_hash(self.settings.snapshot)
             self.papers.clear()
             self.digests.clear()
             self._keys.clear()
         self.paper_errors.clear()
         self.digest_errors.clear()
         self._parsed.clear()
+        self._stale.clear()
+        self._rendered.clear()
         self.stats = BuildStats()
         if self._summarizer is not None:
             self._usage_at_start = llm.Usage(**vars(self._summarizer.usage))
@@ -175,6 +185,29 @@ class Pipeline:
         """Every paper the given pages' Markdown asks for."""
         return [want for markdown in pages for directive in self.directives(markdown) for want in self.wants(directive)]
 
+    def prefetch(self, pages: Iterable[tuple[str | None, list[Want]]], *, math: bool = False) -> None:
+        """Resolve, site-wide and at once, every paper the pages ask for.
+
+        ``pages`` are (Markdown, or None if unchanged since the last scan; papers asked
+        for). A page whose complete render is cached needs none of its papers resolved.
+        """
+        keyed = [(self.page_key(markdown, math) if markdown is not None else None, wants) for markdown, wants in pages]
+        self._rendered.update(self._stored_pages(key for key, wants in keyed if key is not None and wants))
+        self.resolve(want for key, wants in keyed if key not in self._rendered for want in wants)
+
+    def _stored_pages(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
+        """Rendered pages from the cache whose papers' metadata is not yet due a refresh."""
+        oldest = time.time() - self.settings.refresh_days * 86400
+        found = self.cache.get_pages(keys)
+        return {key: page for key, page in found.items() if page.fetched is None or page.fetched >= oldest}
+
+    def page_key(self, markdown: str, math: bool) -> str:
+        """Cache key of a page's render: a hash of everything that shapes it."""
+        settings = self.settings
+        parts = [__version__, str(llm.PROMPT_VERSION), settings.language, settings.model, str(math)]
+        parts += [self._snapshot_hash, markdown]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
     def row(self, want: Want) -> Row:
         """What is known of a paper now (after `resolve`): metadata and digest, or less."""
         paper = self.papers.get(want.id)
@@ -188,15 +221,35 @@ class Pipeline:
         directives = self.directives(markdown)
         if not directives:
             return markdown
+        key = self.page_key(markdown, math)
+        stored = self._rendered.get(key) or self._stored_pages([key]).get(key)
+        if stored is not None:
+            self.stats.rendered.update((Want(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
+            return stored.markdown
         self.resolve(want for directive in directives for want in self.wants(directive))
         defined: set[str] = set()
+        shown: list[Row] = []
 
         def render(directive: Directive) -> str:
             for line, message in directive.problems:
                 log.warning(f"{_where(page, line)}: {message}")
-            return render_digest(self._rows(directive, page), math=math, defined=defined)
+            rows = self._rows(directive, page)
+            shown.extend(rows)
+            return render_digest(rows, math=math, defined=defined)
 
-        return replace_directives(markdown, directives, render)
+        rendered = replace_directives(markdown, directives, render)
+        self._store_page(key, rendered, directives, shown)
+        return rendered
+
+    def _store_page(self, key: str, rendered: str, directives: list[Directive], rows: list[Row]) -> None:
+        """Keep a page's render for warm builds, if it is complete: nothing degraded is stored."""
+        complete = all(row.digest is not None and row.requested not in self._stale for row in rows)
+        if not complete or any(directive.problems for directive in directives):
+            return
+        wants = list(dict.fromkeys(want for directive in directives for want in self.wants(directive)))
+        fetched = min((self._fetched[want.id] for want in wants if want.id in self._fetched), default=None)
+        page = RenderedPage(rendered, tuple((*want.id, want.language, want.model) for want in wants), fetched)
+        self.cache.put_page(key, page)
 
     def _rows(self, directive: Directive, page: str | None) -> list[Row]:
         rows: list[Row] = []
@@ -237,14 +290,17 @@ class Pipeline:
         to_fetch: list[ArxivId] = []
         stale: dict[ArxivId, Paper] = {}
         unknown = [i for i in pending if i not in self.papers and i not in self.paper_errors]
+        now = time.time()
         pinned = {i: paper for i in unknown if (paper := self.snapshot.paper(i)) is not None}
         cached = self.cache.get_papers(i for i in unknown if i not in pinned)
         for arxiv_id in unknown:
             paper = pinned.get(arxiv_id)
             if paper is None and arxiv_id in cached:
                 paper, age = cached[arxiv_id]
-                if arxiv_id.version is None and age > self.settings.refresh_days * 86400:
-                    stale[arxiv_id], paper = paper, None
+                if arxiv_id.version is None:
+                    self._fetched[arxiv_id] = now - age
+                    if age > self.settings.refresh_days * 86400:
+                        stale[arxiv_id], paper = paper, None
             if paper is None:
                 to_fetch.append(arxiv_id)
             else:
@@ -268,6 +324,8 @@ class Pipeline:
             for arxiv_id, paper in batch.papers.items():
                 self.cache.put_paper(arxiv_id, paper)
                 self.papers[arxiv_id] = paper
+                if arxiv_id.version is None:
+                    self._fetched[arxiv_id] = time.time()
                 yield arxiv_id
             for arxiv_id in batch.missing:
                 self.paper_errors[arxiv_id] = f"arXiv has no paper {arxiv_id} (check the identifier)"
@@ -280,6 +338,7 @@ class Pipeline:
         if arxiv_id in stale:
             log.info(f"{arxiv_id}: {reason}; using cached metadata")
             self.papers[arxiv_id] = stale[arxiv_id]
+            self._stale.add(arxiv_id)
             yield arxiv_id
         else:
             self.paper_errors[arxiv_id] = reason
@@ -416,6 +475,13 @@ def file_stamp(path: Path | None) -> tuple[int, int] | None:
     except OSError:
         return None
     return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+def _file_hash(path: Path | None) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else ""
+    except OSError:
+        return ""
 
 
 def _load_snapshot(path: Path | None) -> Snapshot:

@@ -64,7 +64,7 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.pipeline is not None and self.scanner is not None
         try:
-            self.pipeline.resolve(self.scanner.wants(files))
+            self.pipeline.prefetch(self.scanner.pages(files), math=self.math)
         except DigestError as error:
             raise PluginError(f"arxiv-digest: {error}") from error
         return files
@@ -102,23 +102,25 @@ class PageScanner:
         self.pipeline = pipeline
         self._pages: dict[str, tuple[tuple[int, int], list[Want]]] = {}
 
-    def wants(self, files: Files) -> list[Want]:
-        wants: list[Want] = []
+    def pages(self, files: Files) -> list[tuple[str | None, list[Want]]]:
+        """(Markdown, papers) of every page; Markdown is None for a page unchanged since the last scan."""
+        pages: list[tuple[str | None, list[Want]]] = []
         scanned = 0
         for file in files.documentation_pages():
             # A page a plugin generates has no file to watch: it is scanned every time.
             stamp = file_stamp(Path(file.abs_src_path)) if file.abs_src_path else None
             known = self._pages.get(file.src_uri)
             if stamp is not None and known is not None and known[0] == stamp:
-                wants += known[1]
+                pages.append((None, known[1]))
                 continue
             try:
-                found = self.pipeline.wants_in([file.content_string])
+                markdown = file.content_string
             except (OSError, UnicodeDecodeError):
                 continue  # MkDocs reports unreadable pages itself when it renders them
+            found = self.pipeline.wants_in([markdown])
             scanned += 1
             if stamp is not None:
                 self._pages[file.src_uri] = (stamp, found)
-            wants += found
+            pages.append((markdown, found))
         log.debug(f"Scanned {scanned} new or changed pages for arxiv-digest blocks")
-        return wants
+        return pages

@@ -44,7 +44,7 @@ def test_cache_holds_json_text_only_in_an_owner_only_directory(site: Site, arxiv
 
     assert site.cache_dir.stat().st_mode & 0o777 == 0o700
     stored = rows(site.cache_dir)
-    assert len(stored) == 12
+    assert len(stored) == 13  # 6 papers, 6 digests, 1 rendered page
     for key, raw, mode, value in stored:
         assert raw == 1 and mode == 1, key  # raw key, raw text value: nothing pickled
         assert isinstance(json.loads(value), dict)  # type: ignore[arg-type]
@@ -124,5 +124,69 @@ def test_two_builds_at_once_share_one_cache(site: Site, arxiv_api: FakeArxiv, ll
     warm = site.build("--strict")
     assert warm.returncode == 0, warm.log
     assert len(llm_api.history) == asked  # the cache is complete and sound
-    assert len(rows(site.cache_dir)) == 12
+    assert len(rows(site.cache_dir)) == 13
     assert [row.title for row in warm.digest().rows] == [f"Paper {i}" for i in IDS]
+
+
+def test_a_warm_build_serves_each_complete_page_from_one_row(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    add_papers(arxiv_api)
+    site.options["language"] = "zh"
+    site.page("index.md", block(*IDS))
+    first = site.build("--strict")
+    assert first.returncode == 0, first.log
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        db.execute("delete from Cache where key not like 'page:%'")  # only the rendered page is left
+
+    warm = site.build("--strict")
+
+    assert warm.returncode == 0, warm.log
+    assert warm.digest().rows == first.digest().rows
+    assert warm.digest().footnotes == first.digest().footnotes
+    assert len(arxiv_api.history) == 1 and len(llm_api.history) == len(IDS)
+    assert f"{len(IDS)} papers: {len(IDS)} cached, 0 generated, 0 failed; 0 arXiv requests" in warm.log
+
+
+def test_a_stored_page_is_not_served_once_its_metadata_is_due(site: Site, arxiv_api: FakeArxiv) -> None:
+    add_papers(arxiv_api)
+    site.page("index.md", block(*IDS))
+    assert site.build("--strict").returncode == 0
+    arxiv_api.papers[IDS[0]][0].title = "Paper, revised"
+    site.options["refresh_days"] = 0
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(arxiv_api.history) == 2
+    assert build.digest().rows[0].title == "Paper, revised"
+
+
+def test_an_edited_snapshot_outranks_a_stored_page(site: Site, arxiv_api: FakeArxiv) -> None:
+    add_papers(arxiv_api)
+    site.options.update(language="zh", snapshot="papers.yml")
+    site.page("index.md", block(*IDS))
+    assert site.build("--strict").returncode == 0
+    snapshot = site.root / "papers.yml"
+    snapshot.write_text(
+        f'papers:\n- id: "{IDS[0]}"\n  version: 1\n  title: Pinned\n  abstract: Pinned abstract.\n'
+        "  digests:\n    zh: {model: written-by-hand, title: 钉住, summary: 人工写的一句话。, abstract: 人工摘要。}\n",
+        encoding="utf-8",
+    )
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert (build.digest().rows[0].title, build.digest().rows[0].summary) == ("Pinned", "人工写的一句话。")
+
+
+def test_a_page_with_a_paper_pinned_and_unpinned_is_stored_and_served(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "First version", version=1)
+    arxiv_api.add("2403.16584", "Second version", version=2)
+    site.page("index.md", block("2403.16584", "2403.16584v1"))
+
+    first, warm = site.build("--strict"), site.build("--strict")
+
+    assert first.returncode == 0 and warm.returncode == 0, first.log + warm.log
+    assert [row.title for row in warm.digest().rows] == ["Second version", "First version"]
+    assert "2 papers: 2 cached, 0 generated" in warm.log

@@ -99,4 +99,4 @@ def test_cache_info_counts_entries_by_kind(site: Site, arxiv_api: FakeArxiv) -> 
     info = run(site.root, "cache", "info")
 
     assert info.returncode == 0, info.stderr
-    assert "  digest: 1\n  paper: 1\n" in info.stdout
+    assert "  digest: 1\n  page: 1\n  paper: 1\n" in info.stdout

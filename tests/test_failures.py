@@ -158,7 +158,7 @@ def test_missing_api_key_degrades_with_one_warning(site: Site, arxiv_api: FakeAr
         "Summary unavailable (see the build log).",
         "We distill. ↩",
     ]
-    assert not any(key.startswith("digest:") for key in cached_rows(site))
+    assert not any(key.startswith(("digest:", "page:")) for key in cached_rows(site))  # nothing degraded kept
 
     site.env = {"OPENAI_API_KEY": API_KEY}
     retry = site.build("--strict")
