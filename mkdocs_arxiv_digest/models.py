@@ -101,8 +101,8 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
 class RenderedPage:
     """A page's directives rendered complete, so a warm build need not render them again."""
 
-    markdown: str
-    """The page with its directives replaced."""
+    blocks: tuple[str, ...]
+    """Each directive's rendered digest, in page order (the page around them is not stored)."""
     wants: tuple[tuple[str, int | None, str, str], ...]
     """(ID, version, language, model) of each paper shown, for the build summary."""
     fetched: float | None
@@ -110,20 +110,21 @@ class RenderedPage:
     None if they are all versioned or pinned, and never due a refresh."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"markdown": self.markdown, "wants": [list(want) for want in self.wants], "fetched": self.fetched}
+        return {"blocks": list(self.blocks), "wants": [list(want) for want in self.wants], "fetched": self.fetched}
 
     @classmethod
     def from_json(cls, data: Any) -> RenderedPage:
         """Build from a mapping read off disk; raise ValueError on anything malformed."""
-        if not isinstance(data, dict) or not isinstance(data.get("markdown"), str):
-            raise ValueError("a rendered page must be a mapping with `markdown`")
+        blocks = data.get("blocks") if isinstance(data, dict) else None
+        if not isinstance(blocks, list) or not all(isinstance(block, str) for block in blocks):
+            raise ValueError("a rendered page must be a mapping with `blocks` of text")
         fetched = data.get("fetched")
         if fetched is not None and not isinstance(fetched, (int, float)):
             raise ValueError("`fetched` must be a time")
         wants = data.get("wants")
         if not isinstance(wants, list) or not all(_is_want(want) for want in wants):
             raise ValueError("`wants` must be a list of [id, version, language, model]")
-        return cls(data["markdown"], tuple(tuple(want) for want in wants), fetched)
+        return cls(tuple(blocks), tuple(tuple(want) for want in wants), fetched)
 
 
 def _is_want(value: Any) -> bool:

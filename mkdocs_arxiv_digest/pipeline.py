@@ -25,7 +25,7 @@ from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_di
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
-from mkdocs_arxiv_digest.render import Row, render_digest
+from mkdocs_arxiv_digest.render import Row, is_digest_markdown, render_digest
 from mkdocs_arxiv_digest.snapshot import Snapshot, load_snapshot
 
 PROGRESS_SECONDS = 5.0
@@ -223,32 +223,43 @@ class Pipeline:
             return markdown
         key = self.page_key(markdown, math)
         stored = self._rendered.get(key) or self._stored_pages([key]).get(key)
-        if stored is not None:
+        if stored is not None and self._servable(stored, directives, math):
             self.stats.rendered.update((Want(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
-            return stored.markdown
+            blocks = iter(stored.blocks)
+            return replace_directives(markdown, directives, lambda _directive: next(blocks))
         self.resolve(want for directive in directives for want in self.wants(directive))
         defined: set[str] = set()
         shown: list[Row] = []
+        rendered: list[str] = []
 
         def render(directive: Directive) -> str:
             for line, message in directive.problems:
                 log.warning(f"{_where(page, line)}: {message}")
             rows = self._rows(directive, page)
             shown.extend(rows)
-            return render_digest(rows, math=math, defined=defined)
+            rendered.append(render_digest(rows, math=math, defined=defined))
+            return rendered[-1]
 
-        rendered = replace_directives(markdown, directives, render)
+        result = replace_directives(markdown, directives, render)
         self._store_page(key, rendered, directives, shown)
-        return rendered
+        return result
 
-    def _store_page(self, key: str, rendered: str, directives: list[Directive], rows: list[Row]) -> None:
+    @staticmethod
+    def _servable(stored: RenderedPage, directives: list[Directive], math: bool) -> bool:
+        """A stored render fits the page and has only the digest's form (the cache is input too)."""
+        if len(stored.blocks) == len(directives) and all(is_digest_markdown(b, math=math) for b in stored.blocks):
+            return True
+        log.warning("Cache: refused a stored page render that is not digest Markdown; rendering it again")
+        return False
+
+    def _store_page(self, key: str, blocks: list[str], directives: list[Directive], rows: list[Row]) -> None:
         """Keep a page's render for warm builds, if it is complete: nothing degraded is stored."""
         complete = all(row.digest is not None and row.requested not in self._stale for row in rows)
         if not complete or any(directive.problems for directive in directives):
             return
         wants = list(dict.fromkeys(want for directive in directives for want in self.wants(directive)))
         fetched = min((self._fetched[want.id] for want in wants if want.id in self._fetched), default=None)
-        page = RenderedPage(rendered, tuple((*want.id, want.language, want.model) for want in wants), fetched)
+        page = RenderedPage(tuple(blocks), tuple((*want.id, want.language, want.model) for want in wants), fetched)
         self.cache.put_page(key, page)
 
     def _rows(self, directive: Directive, page: str | None) -> list[Row]:

@@ -148,3 +148,50 @@ def _guard_line_start(line: str) -> str:
     if line and not line[0].isalpha() and not line.startswith("&"):
         return f"&#{ord(line[0])};{line[1:]}"
     return line
+
+
+# What `render_digest` writes for complete papers, line by line: a stored render is only
+# served if it still has this form, so a tampered cache row can inject no more than
+# hostile text from arXiv could (see `is_digest_markdown`).
+_LABEL = r"(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*/\d{7})(?:v\d+)?"
+_ROW_LINE = re.compile(
+    rf"\| \[\^(?P<label>{_LABEL})\] \| \[(?P<title>[^\]]+)\]\(https://arxiv\.org/abs/(?P=label)\) \| (?P<summary>[^|]+) \|"
+)
+_NOTE_LINE = re.compile(rf"\[\^(?P<label>{_LABEL})\]: (?P<text>.+)")
+_LINK_LINE = re.compile(rf"    \[(?P<url>https://arxiv\.org/abs/{_LABEL})\]\((?P=url)\)")
+_TABLE_HEAD = ("| Ref | Title | Summary |", "| --- | --- | --- |")
+_UNSAFE_TEXT = re.compile(r"[<>\[\]`\\{}|*_$]")
+_UNSAFE_TEX = re.compile(r"[<>\[\]`|]")
+
+
+def is_digest_markdown(text: str, *, math: bool) -> bool:
+    """Whether ``text`` has the form `render_digest` gives complete papers, and nothing else."""
+    for line in text.split("\n"):
+        if line.startswith("    "):  # a footnote paragraph: the link, or text
+            ok = bool(_LINK_LINE.fullmatch(line)) if line.startswith("    [") else _is_inline(line[4:], math)
+        elif line.startswith("| "):
+            row = _ROW_LINE.fullmatch(line)
+            ok = line in _TABLE_HEAD or bool(
+                row and _is_inline(row["title"], math) and _is_inline(row["summary"], math)
+            )
+        elif line.startswith("[^"):
+            note = _NOTE_LINE.fullmatch(line)
+            ok = bool(note and _is_inline(note["text"], math))
+        else:
+            ok = not line
+        if not ok:
+            return False
+    return True
+
+
+def _is_inline(text: str, math: bool) -> bool:
+    """Whether text is what `inline_text` makes: inert, one line, math only as `$...$` TeX."""
+    if not text or not (text[0].isalpha() or text[0] == "&" or (math and text[0] == "$")):
+        return False
+    parts = text.split("$") if math else [text]
+    if len(parts) % 2 == 0:
+        return False
+    plain, tex = parts[0::2], parts[1::2]
+    return not any(_UNSAFE_TEXT.search(part) for part in plain) and all(
+        part and part == part.strip() and not _UNSAFE_TEX.search(part) for part in tex
+    )

@@ -190,3 +190,22 @@ def test_a_page_with_a_paper_pinned_and_unpinned_is_stored_and_served(site: Site
     assert first.returncode == 0 and warm.returncode == 0, first.log + warm.log
     assert [row.title for row in warm.digest().rows] == ["Second version", "First version"]
     assert "2 papers: 2 cached, 0 generated" in warm.log
+
+
+def test_a_tampered_page_row_is_refused_not_served(site: Site, arxiv_api: FakeArxiv) -> None:
+    add_papers(arxiv_api)
+    site.page("index.md", block(*IDS))
+    first = site.build("--strict")
+    assert first.returncode == 0, first.log
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        [(key, value)] = db.execute("select key, value from Cache where key like 'page:%'").fetchall()
+        page = json.loads(value)
+        page["blocks"][0] = page["blocks"][0].replace("Paper ", "<script>alert(1)</script> Paper ", 1)
+        db.execute("update Cache set value = ? where key = ?", (json.dumps(page), key))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "refused a stored page render that is not digest Markdown" in build.log
+    assert "<script>alert(1)" not in build.html()
+    assert build.digest().rows == first.digest().rows

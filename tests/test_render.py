@@ -10,7 +10,7 @@ import pytest
 
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import Digest, Paper
-from mkdocs_arxiv_digest.render import Row, inline_text, render_digest
+from mkdocs_arxiv_digest.render import Row, inline_text, is_digest_markdown, render_digest
 from tests.html import Element, parse, read_digest
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -321,3 +321,20 @@ def test_math_off_leaves_dollars_as_text() -> None:
     assert not page.iter("span")
     title_cell = page.iter("table")[0].iter("tr")[1].iter("td")[1]
     assert title_cell.text == "A | B <script>alert(1)</script> $x_1 < y$"
+
+
+@pytest.mark.parametrize("math", [False, True])
+def test_rendered_digests_pass_the_stored_page_check_and_tampering_fails(math: bool) -> None:
+    rendered = render_digest(hostile_rows()[:1], math=math)  # complete papers: only those are stored
+    assert is_digest_markdown(rendered, math=math)
+    for tampered in [
+        "<script>alert(1)</script>",
+        "| [^2403.16584] | [title](https://example.com) | summary |",
+        "| [^2403.16584] | [<b>x</b>](https://arxiv.org/abs/2403.16584) | summary |",
+        "[^2403.16584]: {: onclick=alert(1)}",
+        "    [link](javascript:alert(1))",
+        "    `code`",
+        "# heading",
+        "    $a<b$" if math else "    $a$",
+    ]:
+        assert not is_digest_markdown(rendered + "\n" + tampered, math=math), tampered
