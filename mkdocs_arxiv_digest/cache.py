@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import diskcache
 
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class UnsafeCacheRowError(DigestError):
@@ -67,43 +70,24 @@ class Cache:
 
     def get_papers(self, ids: Iterable[ArxivId]) -> dict[ArxivId, tuple[Paper, float]]:
         """Cached metadata of the IDs (as requested) that have some, with its age in seconds."""
-        wanted = {f"paper:{arxiv_id}": arxiv_id for arxiv_id in ids}
-        found: dict[ArxivId, tuple[Paper, float]] = {}
         now = self._clock()
-        for key, data in self._get_many(wanted).items():
-            try:
-                found[wanted[key]] = Paper.from_json(data["paper"]), now - float(data["fetched"])
-            except (KeyError, TypeError, ValueError) as error:
-                log.warning(f"Cache: ignored an unreadable row {key!r}: {error}")
-        return found
+        return self._get_records(
+            "paper", ids, lambda data: (Paper.from_json(data["paper"]), now - float(data["fetched"]))
+        )
 
     def put_paper(self, arxiv_id: ArxivId, paper: Paper) -> None:
         self._set(f"paper:{arxiv_id}", {"paper": paper.to_json(), "fetched": self._clock()})
 
     def get_digests(self, keys: Iterable[str]) -> dict[str, Digest]:
         """Cached digests by digest key, for the keys that have one."""
-        wanted = {f"digest:{key}": key for key in keys}
-        found: dict[str, Digest] = {}
-        for key, data in self._get_many(wanted).items():
-            try:
-                found[wanted[key]] = Digest.from_json(data)
-            except ValueError as error:
-                log.warning(f"Cache: ignored an unreadable row {key!r}: {error}")
-        return found
+        return self._get_records("digest", keys, Digest.from_json)
 
     def put_digest(self, key: str, digest: Digest) -> None:
         self._set(f"digest:{key}", digest.to_json())
 
     def get_pages(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
         """Rendered pages by page key, for the keys that have one."""
-        wanted = {f"page:{key}": key for key in keys}
-        found: dict[str, RenderedPage] = {}
-        for key, data in self._get_many(wanted).items():
-            try:
-                found[wanted[key]] = RenderedPage.from_json(data)
-            except ValueError as error:
-                log.warning(f"Cache: ignored an unreadable row {key!r}: {error}")
-        return found
+        return self._get_records("page", keys, RenderedPage.from_json)
 
     def put_page(self, key: str, page: RenderedPage) -> None:
         self._set(f"page:{key}", page.to_json())
@@ -118,6 +102,17 @@ class Cache:
 
     def clear(self) -> int:
         return int(self._store.clear())
+
+    def _get_records(self, kind: str, keys: Iterable[K], parse: Callable[[Any], V]) -> dict[K, V]:
+        """The rows of ``kind`` for ``keys``, parsed; a row that does not parse is reported and skipped."""
+        wanted = {f"{kind}:{key}": key for key in keys}
+        found: dict[K, V] = {}
+        for row_key, data in self._get_many(wanted).items():
+            try:
+                found[wanted[row_key]] = parse(data)
+            except (KeyError, TypeError, ValueError) as error:
+                log.warning(f"Cache: ignored an unreadable row {row_key!r}: {error}")
+        return found
 
     def _get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """JSON values of the keys present, read in a few queries rather than one per key.
