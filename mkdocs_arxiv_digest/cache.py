@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,6 +23,7 @@ from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
 
+_VALUE_FILE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}\.val")
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -51,6 +53,9 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
     def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
         if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
             raise UnsafeCacheRowError(f"refusing a cache row stored in mode {mode} (only text is allowed)")
+        if mode == diskcache.core.MODE_TEXT and not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
+            # diskcache names value files itself; any other name points outside the cache.
+            raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}")
         return super().fetch(mode, filename, value, read)
 
 

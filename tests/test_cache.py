@@ -209,3 +209,24 @@ def test_a_tampered_page_row_is_refused_not_served(site: Site, arxiv_api: FakeAr
     assert "refused a stored page render that is not digest Markdown" in build.log
     assert "<script>alert(1)" not in build.html()
     assert build.digest().rows == first.digest().rows
+
+
+def test_a_row_pointing_outside_the_cache_is_refused(site: Site, arxiv_api: FakeArxiv, tmp_path: Path) -> None:
+    add_papers(arxiv_api)
+    site.page("index.md", block(*IDS))
+    assert site.build("--strict").returncode == 0
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"paper": {"id": IDS[0], "version": 1, "title": "SECRET"}, "fetched": time.time()}))
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        db.execute("delete from Cache where key like 'page:%'")
+        db.execute(
+            "update Cache set mode = 3, value = NULL, filename = ? where key = ?",
+            (f"../../../{secret.name}", f"paper:{IDS[0]}"),
+        )
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert "refusing a cache row whose value file is" in build.log
+    assert "SECRET" not in build.html()
+    assert build.digest().rows[0].title == f"Paper {IDS[0]}"
