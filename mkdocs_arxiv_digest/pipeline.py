@@ -29,6 +29,8 @@ from mkdocs_arxiv_digest.render import Row, is_digest_markdown, render_digest
 from mkdocs_arxiv_digest.snapshot import Snapshot, load_snapshot
 
 PROGRESS_SECONDS = 5.0
+PROGRESS_PAPERS = 50
+"""A long build logs progress every this many seconds or summaries, whichever comes first."""
 
 
 @dataclass(frozen=True)
@@ -415,7 +417,7 @@ class _Generator:
         for done, _ in enumerate(as_completed(self.submitted.values()), start=1):
             if self.progress is not None:
                 self.progress(done, total)
-            elif time.monotonic() - last > PROGRESS_SECONDS:
+            elif done % PROGRESS_PAPERS == 0 or time.monotonic() - last > PROGRESS_SECONDS:
                 last = time.monotonic()
                 log.info(f"Summarized {done}/{total} papers")
         self.executor.shutdown()

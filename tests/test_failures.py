@@ -278,6 +278,7 @@ def test_arxiv_requests_are_spaced_by_the_delay(site: Site, arxiv_api: FakeArxiv
     build = site.build("--strict")
 
     assert build.returncode == 0, build.log
+    assert "Summarized 50/150 papers" in build.log and "Summarized 150/150 papers" in build.log  # progress
     assert [len(ids) for ids in arxiv_api.queries] == [100, 50]
     assert arxiv_api.history[1]["at"] - arxiv_api.history[0]["at"] >= 2
     assert len(build.digest().rows) == 150 and len(llm_api.history) == 150
