@@ -22,13 +22,13 @@ from urllib.parse import urlparse
 import arxiv
 import requests
 
+from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_DELAY
 from mkdocs_arxiv_digest.errors import ArxivUnavailableError, DigestError, InvalidIdError, log
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Paper
 
 BATCH_SIZE = 100
 """IDs per request: arXiv pages results by 100 by default; one page per batch."""
-MIN_ARXIV_DELAY = 3.0
 
 
 @dataclass
@@ -57,8 +57,8 @@ class _TimeoutSession(requests.Session):
 def check_delay(api_url: str, delay: float) -> None:
     """arXiv's terms ask for 3 s between requests; a mirror or test server may go faster."""
     host = urlparse(api_url).hostname or ""
-    if delay < MIN_ARXIV_DELAY and (host == "arxiv.org" or host.endswith(".arxiv.org")):
-        raise DigestError(f"arxiv_delay must be at least {MIN_ARXIV_DELAY} s for {host} (arXiv's terms of use)")
+    if delay < DEFAULT_ARXIV_DELAY and (host == "arxiv.org" or host.endswith(".arxiv.org")):
+        raise DigestError(f"arxiv_delay must be at least {DEFAULT_ARXIV_DELAY} s for {host} (arXiv's terms of use)")
 
 
 def make_client(api_url: str, *, timeout: float, delay: float) -> arxiv.Client:

@@ -11,7 +11,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import get_files
 
-from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_CACHE_DIR, default_options
+from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_DELAY, DEFAULT_CACHE_DIR, default_options
 from mkdocs_arxiv_digest.errors import DigestError, InvalidIdError, log
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.pipeline import Pipeline, Settings, Want
@@ -42,7 +42,7 @@ def main(quiet: bool) -> None:
 @click.option("-m", "--model", default=None, help="Chat model (default: the plugin's).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI).")
 @click.option("--arxiv-api-url", default=DEFAULT_ARXIV_API_URL, show_default=True)
-@click.option("--arxiv-delay", default=3.0, show_default=True, help="Seconds between arXiv requests.")
+@click.option("--arxiv-delay", default=DEFAULT_ARXIV_DELAY, show_default=True, help="Seconds between arXiv requests.")
 @click.option("--cache-dir", default=DEFAULT_CACHE_DIR, show_default=True, type=click.Path(path_type=Path))
 @click.option("--offline", is_flag=True, help="Use the cache only.")
 @click.option("--math/--no-math", default=True, show_default=True, help="Keep $...$ as TeX (GitHub renders it).")

@@ -14,6 +14,8 @@ from mkdocs.config.base import Config
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_CACHE_DIR = ".cache/plugin/arxiv-digest"
+DEFAULT_ARXIV_DELAY = 3.0
+"""arXiv's terms of use: one request every three seconds."""
 
 
 class BlockOptions(Config):
@@ -35,7 +37,7 @@ class DigestConfig(BlockOptions):
     arxiv_api_url = c.Type(str, default=DEFAULT_ARXIV_API_URL)
     """arXiv export API endpoint; point it at a mirror or proxy if you have one."""
 
-    arxiv_delay = c.Type((int, float), default=3.0)
+    arxiv_delay = c.Type((int, float), default=DEFAULT_ARXIV_DELAY)
     """Seconds between arXiv requests. arXiv's terms ask for at least 3; lower values are accepted only for an `arxiv_api_url` that is not arxiv.org."""
 
     cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)

@@ -24,6 +24,7 @@ from markdown.preprocessors import Preprocessor
 from mkdocs_arxiv_digest.config import DigestConfig, default_options
 from mkdocs_arxiv_digest.errors import DigestError
 from mkdocs_arxiv_digest.pipeline import Pipeline, Settings
+from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
 
 # Before fenced_code (25), after normalize_whitespace (30).
 PRIORITY = 28
@@ -52,10 +53,8 @@ class ArxivDigestExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         md.registerExtension(self)
         names = {type(extension).__module__ for extension in md.registeredExtensions}
-        missing = [
-            name for name in ("markdown.extensions.tables", "markdown.extensions.footnotes") if name not in names
-        ]
-        md.registerExtensions(missing, {})
+        wanted = [f"markdown.extensions.{name}" for name in REQUIRED_EXTENSIONS]
+        md.registerExtensions([name for name in wanted if name not in names], {})
         md.preprocessors.register(DigestPreprocessor(md, self.pipeline()), "arxiv-digest", PRIORITY)
 
     def pipeline(self) -> Pipeline:

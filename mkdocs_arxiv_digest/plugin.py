@@ -21,8 +21,8 @@ from mkdocs.structure.pages import Page
 from mkdocs_arxiv_digest.config import DigestConfig
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.pipeline import Pipeline, Settings, Want, file_stamp
+from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
 
-REQUIRED_EXTENSIONS = ("tables", "footnotes")
 MATH_EXTENSION = "pymdownx.arithmatex"
 
 

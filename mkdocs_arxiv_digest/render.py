@@ -17,6 +17,8 @@ from mkdocs_arxiv_digest.models import Digest, Paper
 
 SUMMARY_UNAVAILABLE = "Summary unavailable (see the build log)."
 METADATA_UNAVAILABLE = "Metadata unavailable (see the build log)."
+REQUIRED_EXTENSIONS = ("tables", "footnotes")
+"""The Python-Markdown extensions the digest's Markdown is written for."""
 
 # Characters Markdown, its common extensions (attr_list, footnotes, abbr, tables,
 # pymdownx) or HTML give meaning to, written as character references: rendered as
@@ -35,15 +37,7 @@ _MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
 # of the Markdown does not treat the span as math. Each replacement is the same TeX.
 _TEX = {"|": r"{\vert}", "`": "'", "<": r"{\lt}", ">": r"{\gt}", "&": r"{\&}", "[": r"{\lbrack}", "]": r"{\rbrack}"}
 # The same characters escaped by a backslash (`\|` is a norm, `\&` an ampersand).
-_TEX_ESCAPED = {
-    "|": r"{\Vert}",
-    "`": "'",
-    "<": r"{\lt}",
-    ">": r"{\gt}",
-    "&": r"{\&}",
-    "[": r"{\lbrack}",
-    "]": r"{\rbrack}",
-}
+_TEX_ESCAPED = _TEX | {"|": r"{\Vert}"}
 _TEX_TOKEN = re.compile(r"\\.|.", re.DOTALL)
 
 
