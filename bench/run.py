@@ -42,10 +42,10 @@ from mkdocs.config import load_config  # noqa: E402
 
 from mkdocs_arxiv_digest import llm  # noqa: E402
 from mkdocs_arxiv_digest.cache import Cache  # noqa: E402
-from mkdocs_arxiv_digest.config import default_options  # noqa: E402
+from mkdocs_arxiv_digest.config import DEFAULT_MODEL, Settings, validated_options  # noqa: E402
 from mkdocs_arxiv_digest.ids import parse_id  # noqa: E402
 from mkdocs_arxiv_digest.models import Digest, Paper  # noqa: E402
-from mkdocs_arxiv_digest.pipeline import Pipeline, Settings  # noqa: E402
+from mkdocs_arxiv_digest.pipeline import Pipeline  # noqa: E402
 from tests.fakes import FakeArxiv, FakeLLM  # noqa: E402
 
 LANGUAGE = "zh"
@@ -99,8 +99,8 @@ def timed_build(config_file: Path) -> float:
 def plain_pages(config_file: Path, pages: list[str]) -> list[str]:
     """The pages as the plugin renders them from a warm cache: the hand-written equivalent."""
     options = yaml.safe_load(config_file.read_text())["plugins"][-1]["arxiv-digest"]
-    settings = Settings.from_options(
-        {**default_options(), **options, "offline": True}, base_dir=config_file.parent, default_language=LANGUAGE
+    settings = Settings.from_config(
+        validated_options({**options, "offline": True}), base_dir=config_file.parent, default_language=LANGUAGE
     )
     pipeline = Pipeline(settings)
     rendered = [pipeline.render_page(markdown, f"page{n}.md") for n, markdown in enumerate(pages)]
@@ -152,15 +152,15 @@ def cold(n: int, pages: int, concurrency: int, arxiv_latency: float, llm_latency
     return results
 
 
-def fill_cache(cache_dir: Path, ids: list[str], settings: Settings) -> None:
+def fill_cache(cache_dir: Path, ids: list[str], model: str) -> None:
     """A warm cache, written directly: how it was filled does not matter to a warm build."""
     cache = Cache(cache_dir)
     for paper_id in ids:
         arxiv_id = parse_id(paper_id)
         paper = Paper(arxiv_id.base, 1, f"Paper {paper_id}", ABSTRACT, ("A. Author",), "2024-01-01")
         cache.put_paper(arxiv_id, paper)
-        digest = Digest(LANGUAGE, settings.model, f"一句话总结 {paper_id}。", f"标题 {paper_id}", "摘要。" * 100)
-        cache.put_digest(llm.digest_key(paper, LANGUAGE, settings.model), digest)
+        digest = Digest(LANGUAGE, model, f"一句话总结 {paper_id}。", f"标题 {paper_id}", "摘要。" * 100)
+        cache.put_digest(llm.digest_key(paper, LANGUAGE, model), digest)
     cache.close()
 
 
@@ -171,7 +171,7 @@ def warm(n: int, pages: int, repeats: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         sources = directive_pages(ids, pages)
         config_file = write_site(Path(tmp), sources, plugin_options(arxiv_api, llm_api, 8))
-        fill_cache(Path(tmp) / ".cache/plugin/arxiv-digest", ids, Settings(language=LANGUAGE))
+        fill_cache(Path(tmp) / ".cache/plugin/arxiv-digest", ids, DEFAULT_MODEL)
         plain_config = write_site(Path(tmp) / "plain", plain_pages(config_file, sources), None)
         plugin_times, plain_times = [], []
         for _ in range(repeats):

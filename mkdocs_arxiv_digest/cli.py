@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from mkdocs.config import load_config
-from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.structure.files import get_files
 
-from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_DELAY, DEFAULT_CACHE_DIR, default_options
-from mkdocs_arxiv_digest.errors import DigestError, InvalidIdError, log
+from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
+from mkdocs_arxiv_digest.errors import InvalidIdError, log
+from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
-from mkdocs_arxiv_digest.pipeline import Pipeline, Settings, Want
-from mkdocs_arxiv_digest.plugin import ArxivDigestPlugin, PageScanner
+from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
+from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.render import render_digest
-from mkdocs_arxiv_digest.snapshot import save_snapshot
+from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
+DEFAULTS = default_options()
+"""The plugin's defaults: the command line shows and uses the same ones."""
 
 config_option = click.option(
     "-f", "--config-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -41,34 +49,31 @@ def main(quiet: bool) -> None:
 @click.option("-l", "--language", default="en", show_default=True, help="Language of summaries and translations.")
 @click.option("-m", "--model", default=None, help="Chat model (default: the plugin's).")
 @click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI).")
-@click.option("--arxiv-api-url", default=DEFAULT_ARXIV_API_URL, show_default=True)
-@click.option("--arxiv-delay", default=DEFAULT_ARXIV_DELAY, show_default=True, help="Seconds between arXiv requests.")
-@click.option("--cache-dir", default=DEFAULT_CACHE_DIR, show_default=True, type=click.Path(path_type=Path))
+@click.option("--arxiv-api-url", default=DEFAULTS["arxiv_api_url"], show_default=True)
+@click.option(
+    "--arxiv-delay", default=DEFAULTS["arxiv_delay"], show_default=True, help="Seconds between arXiv requests."
+)
+@click.option("--cache-dir", default=DEFAULTS["cache_dir"], show_default=True, type=click.Path(path_type=Path))
 @click.option("--offline", is_flag=True, help="Use the cache only.")
 @click.option("--math/--no-math", default=True, show_default=True, help="Keep $...$ as TeX (GitHub renders it).")
-def render(
-    ids: tuple[str, ...], language: str, model: str | None, base_url: str | None, arxiv_api_url: str,
-    arxiv_delay: float, cache_dir: Path, offline: bool, math: bool,
-) -> None:  # fmt: skip
+def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) -> None:
     """Print the digest of IDS as Markdown (for READMEs, newsletters, mailing lists)."""
     try:
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
         raise click.BadParameter(str(error), param_hint="IDS") from None
-    options = default_options() | {
-        "language": language, "model": model, "base_url": base_url, "arxiv_api_url": arxiv_api_url,
-        "arxiv_delay": arxiv_delay, "cache_dir": str(cache_dir), "offline": offline,
-    }  # fmt: skip
-    pipeline = _pipeline(Settings.from_options(options, base_dir=Path.cwd(), default_language="en"))
-    wants = [Want(arxiv_id, pipeline.settings.language, pipeline.settings.model) for arxiv_id in dict.fromkeys(wanted)]
-    pipeline.resolve(wants)
-    rows = [pipeline.row(want) for want in wants]
-    for want in wants:
-        problem = pipeline.problem(want)
-        if problem:
-            log.warning(f"{want.id}: {problem}")
-    click.echo(render_digest(rows, math=math), nl=False)
-    pipeline.close()
+    with errors_as(click.ClickException):
+        config = validated_options({**options, "cache_dir": str(cache_dir)})
+    settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
+    with _pipeline(settings) as pipeline:
+        requests = [DigestRequest(arxiv_id, settings.language, settings.model) for arxiv_id in dict.fromkeys(wanted)]
+        pipeline.resolver.resolve(requests)
+        rows = [pipeline.resolver.row(request) for request in requests]
+        for request, row in zip(requests, rows, strict=True):
+            failure = pipeline.resolver.failure(request) if row.digest is None else None
+            if failure is not None and not failure.reported:
+                log.warning(f"{request.id}: {failure.reason}")
+        click.echo(render_digest(rows, math=math), nl=False)
     if any(row.digest is None for row in rows):
         sys.exit(1)
 
@@ -77,16 +82,19 @@ def render(
 @config_option
 def prefetch(config_file: Path) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
-    pipeline, wants = _site(config_file)
-    with click.progressbar(length=len(wants), label="Summarizing", file=sys.stderr) as bar:
+    with _site(config_file) as (pipeline, pages, math):
+        requests = [request for page in pages for request in page.requests]
+        with click.progressbar(length=len(requests), label="Summarizing", file=sys.stderr) as bar:
 
-        def advance(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
 
-        pipeline.resolve(wants, progress=advance)
-    _report(pipeline, wants)
-    pipeline.close()
+            pipeline.resolver.resolve(requests, progress=advance)
+        complete = _render_pages(pipeline, pages, math)
+        click.echo(f"{complete}/{len(set(requests))} papers complete in {pipeline.cache.directory}")
+    if complete < len(set(requests)):
+        sys.exit(1)
 
 
 @main.command()
@@ -96,24 +104,25 @@ def prefetch(config_file: Path) -> None:
 )
 def snapshot(config_file: Path, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
-    pipeline, wants = _site(config_file)
-    path = output or pipeline.settings.snapshot
-    if path is None:
-        raise click.UsageError("the plugin sets no `snapshot:` file; set one in mkdocs.yml or pass --output")
-    pipeline.resolve(wants)
-    missing = 0
-    for want in dict.fromkeys(wants):
-        row = pipeline.row(want)
-        if row.paper is None or row.digest is None:
-            missing += 1
-            continue
-        pipeline.snapshot.add(row.paper, row.digest)
-    save_snapshot(pipeline.snapshot, path)
+    with _site(config_file) as (pipeline, pages, math):
+        path = output or pipeline.settings.snapshot
+        if path is None:
+            raise click.UsageError("the plugin sets no `snapshot:` file; set one in mkdocs.yml or pass --output")
+        requests = list(dict.fromkeys(request for page in pages for request in page.requests))
+        pipeline.resolver.resolve(requests)  # every paper, even those of pages stored whole
+        _render_pages(pipeline, pages, math)
+        with errors_as(click.ClickException):
+            written = load_snapshot(path)
+        rows = [pipeline.resolver.row(request) for request in requests]
+        complete = [row for row in rows if row.paper is not None and row.digest is not None]
+        for row in complete:
+            written.add(row.paper, row.digest)  # type: ignore[arg-type]
+        with errors_as(click.ClickException):
+            save_snapshot(written, path)
+    missing = len(rows) - len(complete)
     click.echo(
-        f"Wrote {len(pipeline.snapshot.entries)} papers to {path}"
-        + (f" ({missing} incomplete, left out)" if missing else "")
+        f"Wrote {len(written.entries)} papers to {path}" + (f" ({missing} incomplete, left out)" if missing else "")
     )
-    pipeline.close()
     if missing:
         sys.exit(1)
 
@@ -127,55 +136,69 @@ def cache() -> None:
 @config_option
 def cache_info(config_file: Path) -> None:
     """Entries by kind and size on disk."""
-    pipeline = _pipeline(_site_settings(_load(config_file)))
-    stats = pipeline.cache.stats()
-    click.echo(f"{pipeline.cache.directory}: {stats.pop('bytes')} bytes")
-    for kind, count in sorted(stats.items()):
-        click.echo(f"  {kind}: {count}")
-    pipeline.close()
+    with _cache(config_file) as store:
+        stats = store.stats()
+        click.echo(f"{store.directory}: {stats.pop('bytes')} bytes")
+        for kind, count in sorted(stats.items()):
+            click.echo(f"  {kind}: {count}")
 
 
 @cache.command("clear")
 @config_option
 def cache_clear(config_file: Path) -> None:
     """Remove every cached entry (the snapshot is untouched)."""
-    pipeline = _pipeline(_site_settings(_load(config_file)))
-    click.echo(f"Removed {pipeline.cache.clear()} entries from {pipeline.cache.directory}")
-    pipeline.close()
+    with _cache(config_file) as store:
+        click.echo(f"Removed {store.clear()} entries from {store.directory}")
 
 
 def _load(config_file: Path) -> MkDocsConfig:
-    return load_config(str(config_file))
+    from mkdocs.config import load_config
+
+    with errors_as(click.ClickException):
+        return load_config(str(config_file))
 
 
-def _plugin(config: MkDocsConfig) -> ArxivDigestPlugin:
+def _settings(config: MkDocsConfig) -> tuple[Settings, bool]:
+    """The site's settings, and whether it renders math."""
     plugin = config.plugins.get("arxiv-digest")
-    if not isinstance(plugin, ArxivDigestPlugin):
+    if plugin is None:
         raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
-    return plugin
+    return site_settings(config, plugin.config), renders_math(config.markdown_extensions)
 
 
-def _site_settings(config: MkDocsConfig) -> Settings:
-    return _plugin(config).settings(config)
+@contextmanager
+def _site(config_file: Path) -> Iterator[tuple[Pipeline, list[ScannedPage], bool]]:
+    """The site's pipeline, every page that asks for papers, and whether the site renders math."""
+    from mkdocs.structure.files import get_files
 
+    from mkdocs_arxiv_digest.scan import PageScanner
 
-def _site(config_file: Path) -> tuple[Pipeline, list[Want]]:
-    """The site's pipeline and every paper its pages ask for."""
     config = _load(config_file)
-    pipeline = _pipeline(_site_settings(config))
-    return pipeline, [want for _markdown, wants in PageScanner(pipeline).pages(get_files(config)) for want in wants]
+    settings, math = _settings(config)
+    files = get_files(config)
+    with _pipeline(settings) as pipeline:
+        pages = [page for page in PageScanner(pipeline.renderer.requests_in).pages(files) if page.requests]
+        yield pipeline, pages, math
+
+
+def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> int:
+    """Render every page as a build would, for the same warnings (page, line, ID); count complete papers."""
+    for page in pages:
+        assert page.markdown is not None  # a fresh scanner reads every page
+        pipeline.render_page(page.markdown, page.page, math=math)
+    return sum(pipeline.renderer.shown.values())
+
+
+@contextmanager
+def _cache(config_file: Path) -> Iterator[Cache]:
+    settings, _math = _settings(_load(config_file))
+    store = Cache(settings.cache_dir)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _pipeline(settings: Settings) -> Pipeline:
-    try:
+    with errors_as(click.ClickException):
         return Pipeline(settings)
-    except DigestError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def _report(pipeline: Pipeline, wants: list[Want]) -> None:
-    rows = [pipeline.row(want) for want in dict.fromkeys(wants)]
-    complete = sum(row.digest is not None for row in rows)
-    click.echo(f"{complete}/{len(rows)} papers complete in {pipeline.cache.directory}")
-    if complete < len(rows):
-        sys.exit(1)

@@ -6,16 +6,34 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from mkdocs.config import config_options as c
-from mkdocs.config.base import Config
+from mkdocs.config.base import Config, ValidationError
+
+from mkdocs_arxiv_digest.errors import DigestError
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_CACHE_DIR = ".cache/plugin/arxiv-digest"
 DEFAULT_ARXIV_DELAY = 3.0
 """arXiv's terms of use: one request every three seconds."""
+DEFAULT_CONCURRENCY = 8
+
+
+class _ArxivDelay(c.Type):  # type: ignore[type-arg]
+    """Seconds between arXiv requests, checked against the endpoint once both are known."""
+
+    def post_validation(self, config: Config, key_name: str) -> None:
+        # arXiv's terms ask for 3 s between requests; a mirror or a test server may go faster.
+        host = urlparse(config["arxiv_api_url"]).hostname or ""
+        if config[key_name] < DEFAULT_ARXIV_DELAY and (host == "arxiv.org" or host.endswith(".arxiv.org")):
+            raise ValidationError(
+                f"arxiv_delay must be at least {DEFAULT_ARXIV_DELAY} s for {host} (arXiv's terms of use)"
+            )
 
 
 class BlockOptions(Config):
@@ -37,13 +55,13 @@ class DigestConfig(BlockOptions):
     arxiv_api_url = c.Type(str, default=DEFAULT_ARXIV_API_URL)
     """arXiv export API endpoint; point it at a mirror or proxy if you have one."""
 
-    arxiv_delay = c.Type((int, float), default=DEFAULT_ARXIV_DELAY)
+    arxiv_delay = _ArxivDelay((int, float), default=DEFAULT_ARXIV_DELAY)
     """Seconds between arXiv requests. arXiv's terms ask for at least 3; lower values are accepted only for an `arxiv_api_url` that is not arxiv.org."""
 
     cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
     """Cache directory, relative to `mkdocs.yml`. Restore and save it in CI to make rebuilds free."""
 
-    concurrency = c.Type(int, default=8)
+    concurrency = c.Type(int, default=DEFAULT_CONCURRENCY)
     """Language model requests in flight at once."""
 
     timeout = c.Type((int, float), default=60.0)
@@ -62,9 +80,58 @@ class DigestConfig(BlockOptions):
     """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""
 
 
+def validated_options(options: dict[str, Any]) -> DigestConfig:
+    """Options set outside `mkdocs.yml` (Markdown extension, command line), validated as MkDocs would.
+
+    Raises `DigestError` naming every invalid option.
+    """
+    config = DigestConfig()
+    config.load_dict(options)
+    errors, _warnings = config.validate()
+    if errors:
+        raise DigestError("; ".join(f"arxiv-digest option {name!r}: {error}" for name, error in errors))
+    return config
+
+
 def default_options() -> dict[str, Any]:
     """The plugin's options with nothing set: every default, validated."""
-    config = DigestConfig()
-    config.load_dict({})
-    config.validate()
-    return dict(config)
+    return dict(validated_options({}))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated options of one site, resolved: paths absolute, language and model chosen.
+
+    Built only by `from_config`, so the defaults live in one place: `DigestConfig`.
+    """
+
+    language: str
+    model: str
+    base_url: str | None
+    arxiv_api_url: str
+    arxiv_delay: float
+    cache_dir: Path
+    concurrency: int
+    timeout: float
+    retries: int
+    refresh_days: float
+    offline: bool
+    snapshot: Path | None
+
+    @classmethod
+    def from_config(cls, config: DigestConfig, *, base_dir: Path, default_language: str | None) -> Settings:
+        """Settings from validated options; relative paths are relative to ``base_dir``."""
+        return cls(
+            language=config.language or default_language or "en",
+            model=config.model or DEFAULT_MODEL,
+            base_url=config.base_url,
+            arxiv_api_url=config.arxiv_api_url,
+            arxiv_delay=float(config.arxiv_delay),
+            cache_dir=base_dir / config.cache_dir,
+            concurrency=max(1, config.concurrency),
+            timeout=float(config.timeout),
+            retries=max(0, config.retries),
+            refresh_days=float(config.refresh_days),
+            offline=config.offline,
+            snapshot=base_dir / config.snapshot if config.snapshot else None,
+        )

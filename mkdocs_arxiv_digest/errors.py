@@ -6,9 +6,39 @@ into warnings (recoverable) or a `PluginError` (nothing sensible to render) at i
 
 from __future__ import annotations
 
-from mkdocs.plugins import get_plugin_logger
+import logging
+import threading
+from typing import Any
 
-log = get_plugin_logger("arxiv-digest")
+from mkdocs.plugins import PrefixedLogger
+
+
+class DigestLogger(PrefixedLogger):
+    """MkDocs' plugin logger, which can also say a thing once a build (``once=True``).
+
+    A problem of the whole build (no API key, offline) is said once, not once per
+    paper; `forget` starts a new build's memory (`mkdocs serve` says it again).
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, logging.getLogger(f"mkdocs.plugins.{name}"))
+        self._said: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def log(self, level: int, msg: Any, *args: Any, once: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+        if once:
+            with self._lock:
+                if (level, str(msg)) in self._said:
+                    return
+                self._said.add((level, str(msg)))
+        super().log(level, msg, *args, **kwargs)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._said.clear()
+
+
+log = DigestLogger("arxiv-digest")
 """Warnings go through MkDocs' plugin logger, so `mkdocs build --strict` fails on them."""
 
 

@@ -21,10 +21,9 @@ from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
-from mkdocs_arxiv_digest.config import DigestConfig, default_options
-from mkdocs_arxiv_digest.errors import DigestError
-from mkdocs_arxiv_digest.pipeline import Pipeline, Settings
-from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
+from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
+from mkdocs_arxiv_digest.frontend import missing_extensions, renders_math
+from mkdocs_arxiv_digest.pipeline import Pipeline
 
 # Before fenced_code (25), after normalize_whitespace (30).
 PRIORITY = 28
@@ -52,19 +51,14 @@ class ArxivDigestExtension(Extension):
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.registerExtension(self)
-        names = {type(extension).__module__ for extension in md.registeredExtensions}
-        wanted = [f"markdown.extensions.{name}" for name in REQUIRED_EXTENSIONS]
-        md.registerExtensions([name for name in wanted if name not in names], {})
+        missing = missing_extensions(type(extension).__module__ for extension in md.registeredExtensions)
+        md.registerExtensions([f"markdown.extensions.{name}" for name in missing], {})
         md.preprocessors.register(DigestPreprocessor(md, self.pipeline()), "arxiv-digest", PRIORITY)
 
     def pipeline(self) -> Pipeline:
-        options = {name: value for name, value in self.getConfigs().items() if value != ""}
-        config = DigestConfig()
-        config.load_dict(options)
-        errors, _warnings = config.validate()
-        if errors:
-            raise DigestError("; ".join(f"arxiv-digest option {name!r}: {error}" for name, error in errors))
-        settings = Settings.from_options(config, base_dir=Path.cwd(), default_language="en")
+        """The pipeline of these options (shared by every page converted with them); raises `DigestError`."""
+        config = validated_options({name: value for name, value in self.getConfigs().items() if value != ""})
+        settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
         if settings not in _pipelines:
             _pipelines[settings] = Pipeline(settings)
         return _pipelines[settings]
@@ -76,7 +70,7 @@ class DigestPreprocessor(Preprocessor):
         self.pipeline = pipeline
 
     def run(self, lines: list[str]) -> list[str]:
-        math = any(type(ext).__module__ == "pymdownx.arithmatex" for ext in self.md.registeredExtensions)
+        math = renders_math(type(extension).__module__ for extension in self.md.registeredExtensions)
         # Python-Markdown does not know which file it converts: warnings name the line.
         return self.pipeline.render_page("\n".join(lines), None, math=math).split("\n")
 

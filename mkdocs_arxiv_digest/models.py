@@ -1,14 +1,16 @@
-"""The records the pipeline moves around: plain, immutable, JSON-able.
+"""The records passed between modules: plain, immutable, JSON-able where stored.
 
 `Paper` is what arXiv says; `Digest` is what the model wrote about it in one language.
 `from_json` validates, because both come back from disk (cache, snapshot), which is
-input like any other.
+input like any other. `DigestRequest` is what a directive asks for, `Row` what is known
+of it when a page renders, `Failure` why it is incomplete, `ScannedPage` what a page
+asks for.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mkdocs_arxiv_digest.ids import ArxivId
 
@@ -86,6 +88,42 @@ class Digest:
             title=_text(data, "title"),
             abstract=_text(data, "abstract"),
         )
+
+
+class DigestRequest(NamedTuple):
+    """One paper in one language by one model: the unit of generated text (a hot dict key)."""
+
+    id: ArxivId
+    language: str
+    model: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One paper as a directive asked for it, with whatever is known about it."""
+
+    requested: ArxivId
+    paper: Paper | None = None
+    digest: Digest | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a paper is incomplete in this build."""
+
+    reason: str
+    reported: bool = False
+    """Already said once for the whole build (no API key, offline): pages don't repeat it."""
+
+
+class ScannedPage(NamedTuple):
+    """What one page asks for, as the scan before rendering found it."""
+
+    page: str
+    """The page's path in the site, as warnings name it (`notes/week.md`)."""
+    markdown: str | None
+    """The page's Markdown, or None when it is unchanged since the last scan."""
+    requests: list[DigestRequest]
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:

@@ -1,0 +1,54 @@
+"""What every front end shares (MkDocs plugin, Markdown extension, command line), so they cannot drift.
+
+The Markdown extensions the digest needs, whether the site renders math, and one way
+to turn the package's errors into the host's at its edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs_arxiv_digest.config import DigestConfig, Settings
+from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
+MATH_EXTENSION = "pymdownx.arithmatex"
+"""With it, `$...$` in titles and abstracts is kept as TeX (under the allow-list) and typeset."""
+
+
+def missing_extensions(enabled: Iterable[str]) -> list[str]:
+    """The Python-Markdown extensions the digest is written for that ``enabled`` lacks (short names)."""
+    names = {_short(name) for name in enabled}
+    return [name for name in REQUIRED_EXTENSIONS if name not in names]
+
+
+def renders_math(enabled: Iterable[str]) -> bool:
+    """Whether the extensions ``enabled`` (names or module paths) typeset `$...$`."""
+    return MATH_EXTENSION in enabled
+
+
+def site_settings(config: MkDocsConfig, options: DigestConfig) -> Settings:
+    """The settings of an MkDocs site: paths relative to `mkdocs.yml`, language from the theme."""
+    base_dir = Path(config.config_file_path or ".").resolve().parent
+    theme_language = config.theme.get("language") or config.theme.get("locale")
+    return Settings.from_config(options, base_dir=base_dir, default_language=str(theme_language or "en"))
+
+
+@contextmanager
+def errors_as(error_type: type[Exception]) -> Iterator[None]:
+    """Raise the package's errors as the host's ``error_type`` (`PluginError`, `ClickException`...)."""
+    try:
+        yield
+    except DigestError as error:
+        raise error_type(f"arxiv-digest: {error}") from error
+
+
+def _short(name: str) -> str:
+    # `markdown.extensions.tables` and `tables` name one extension.
+    return name.removeprefix("markdown.extensions.")

@@ -1,0 +1,70 @@
+"""Rendered pages: a page whose digests all rendered complete is stored as its blocks.
+
+A warm build then reads one row per page and renders nothing. The key is a hash of
+everything that shapes the render (the page's source, the settings, the snapshot's
+content, the plugin and prompt versions). A stored page is served only while its
+unversioned papers are not due a refresh, and only after a check that it still has the
+digest's Markdown form: the cache is input too, and a tampered row is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+
+from mkdocs_arxiv_digest import __version__
+from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import Settings
+from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.llm import PROMPT_VERSION
+from mkdocs_arxiv_digest.models import DigestRequest, RenderedPage
+from mkdocs_arxiv_digest.render import is_digest_markdown
+
+
+class PageCache:
+    """Stored renders of complete pages, by `key`."""
+
+    def __init__(self, cache: Cache, settings: Settings) -> None:
+        self.cache = cache
+        self.settings = settings
+        self.snapshot_hash = ""
+        """The snapshot file's content hash: an edited snapshot changes every key."""
+        self._loaded: dict[str, RenderedPage] = {}
+
+    def begin_build(self, snapshot_hash: str) -> None:
+        self.snapshot_hash = snapshot_hash
+        self._loaded.clear()
+
+    def key(self, markdown: str, math: bool) -> str:
+        """Cache key of a page's render: a hash of everything that shapes it."""
+        settings = self.settings
+        parts = [__version__, str(PROMPT_VERSION), settings.language, settings.model, str(math)]
+        parts += [self.snapshot_hash, markdown]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
+
+    def preload(self, keys: Iterable[str]) -> set[str]:
+        """Read the stored pages of ``keys`` in bulk; return the keys found."""
+        self._loaded.update(self._read(keys))
+        return set(self._loaded)
+
+    def get(self, key: str, blocks: int, math: bool) -> RenderedPage | None:
+        """The stored render of a page with ``blocks`` directives, if it may be served."""
+        stored = self._loaded.get(key) or self._read([key]).get(key)
+        if stored is None:
+            return None
+        if len(stored.blocks) == blocks and all(is_digest_markdown(block, math=math) for block in stored.blocks):
+            return stored
+        log.warning("Cache: refused a stored page render that is not digest Markdown; rendering it again")
+        return None
+
+    def store(self, key: str, blocks: list[str], requests: Iterable[DigestRequest], fetched: float | None) -> None:
+        """Keep a complete page's render (the caller stores nothing degraded)."""
+        shown = tuple((*request.id, request.language, request.model) for request in dict.fromkeys(requests))
+        self.cache.put_page(key, RenderedPage(tuple(blocks), shown, fetched))
+
+    def _read(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
+        """Stored pages whose papers' metadata is not yet due a refresh."""
+        oldest = time.time() - self.settings.refresh_days * 86400
+        found = self.cache.get_pages(keys)
+        return {key: page for key, page in found.items() if page.fetched is None or page.fetched >= oldest}

@@ -1,0 +1,107 @@
+"""Pages: the directives a page holds, and the page with each one replaced by its digest.
+
+Each page's directives are parsed once a build (the site-wide scan and the render both
+ask). Rendering reads what the resolver knows (resolving only what a page asks for that
+the prefetch did not see), says what is wrong with page and line, and stores a page that
+rendered complete so a warm build can serve it whole.
+"""
+
+from __future__ import annotations
+
+from mkdocs_arxiv_digest.config import Settings
+from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
+from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.models import DigestRequest, Row
+from mkdocs_arxiv_digest.page_cache import PageCache
+from mkdocs_arxiv_digest.render import render_digest
+from mkdocs_arxiv_digest.resolver import Resolver
+
+
+class PageRenderer:
+    """Finds and renders the directives of pages."""
+
+    def __init__(self, settings: Settings, resolver: Resolver, pages: PageCache) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.pages = pages
+        self.shown: dict[DigestRequest, bool] = {}
+        """Each paper shown this build, and whether it was shown complete."""
+        self._parsed: dict[str, list[Directive]] = {}
+
+    def begin_build(self) -> None:
+        self.shown.clear()
+        self._parsed.clear()
+
+    def directives(self, markdown: str) -> list[Directive]:
+        """The page's directives; parsed once a build, though both the scan and the render ask."""
+        if markdown not in self._parsed:
+            self._parsed[markdown] = find_directives(markdown)
+        return self._parsed[markdown]
+
+    def requests(self, directive: Directive) -> list[DigestRequest]:
+        """What a directive asks for: its papers, in its language, by its model."""
+        language = directive.options.get("language") or self.settings.language
+        model = directive.options.get("model") or self.settings.model
+        return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
+
+    def requests_in(self, markdown: str) -> list[DigestRequest]:
+        """Every paper a page's Markdown asks for."""
+        return [request for directive in self.directives(markdown) for request in self.requests(directive)]
+
+    def render(self, markdown: str, page: str | None, *, math: bool = False) -> str:
+        """The page with every directive replaced by its digest."""
+        directives = self.directives(markdown)
+        if not directives:
+            return markdown
+        key = self.pages.key(markdown, math)
+        stored = self.pages.get(key, len(directives), math)
+        if stored is not None:
+            self.shown.update((DigestRequest(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
+            blocks = iter(stored.blocks)
+            return replace_directives(markdown, directives, lambda _directive: next(blocks))
+        self.resolver.resolve(self.requests_in(markdown))
+        defined: set[str] = set()
+        rendered: list[str] = []
+        complete = True
+
+        def render(directive: Directive) -> str:
+            nonlocal complete
+            for line, message in directive.problems:
+                log.warning(f"{_where(page, line)}: {message}")
+            rows = self._rows(directive, page)
+            complete = complete and not directive.problems and all(self._is_complete(row) for row in rows)
+            rendered.append(render_digest(rows, math=math, defined=defined))
+            return rendered[-1]
+
+        result = replace_directives(markdown, directives, render)
+        if complete:
+            requests = self.requests_in(markdown)
+            fetched = [at for request in requests if (at := self.resolver.fetched_at(request.id)) is not None]
+            self.pages.store(key, rendered, requests, min(fetched, default=None))
+        return result
+
+    def _rows(self, directive: Directive, page: str | None) -> list[Row]:
+        rows: list[Row] = []
+        seen: dict[ArxivId, int] = {}
+        for request, (_, line) in zip(self.requests(directive), directive.ids, strict=True):
+            if request.id in seen:
+                log.info(f"{_where(page, line)}: {request.id} is already listed on line {seen[request.id]}; shown once")
+                continue
+            seen[request.id] = line
+            row = self.resolver.row(request)
+            self.shown[request] = row.digest is not None
+            if row.digest is None:
+                failure = self.resolver.failure(request)
+                if not failure.reported:
+                    log.warning(f"{_where(page, line)}: {request.id}: {failure.reason}")
+            rows.append(row)
+        return rows
+
+    def _is_complete(self, row: Row) -> bool:
+        return row.digest is not None and self.resolver.is_fresh(row.requested)
+
+
+def _where(page: str | None, line: int) -> str:
+    """``page.md:12`` for warnings; ``line 12`` where the page is not known (Python-Markdown)."""
+    return f"{page}:{line}" if page else f"line {line}"
