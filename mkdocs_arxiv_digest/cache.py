@@ -2,9 +2,11 @@
 
 diskcache (<= 5.6.3) unpickles whatever its database holds (CVE-2025-69872), and CI
 restores cache directories from elsewhere, so `JsonDisk` refuses pickle both ways: a
-planted pickled row is reported and ignored, never loaded. Rows are written in one
-SQLite transaction each, so a killed build leaves complete rows or none, and several
-builds can share a directory.
+planted pickled row is reported and ignored, never loaded. For the same reason it
+trusts no row's file name and no file in the directory: it reads and deletes only
+regular files inside the cache that carry the names diskcache makes. Rows are written
+in one SQLite transaction each, so a killed build leaves complete rows or none, and
+several builds can share a directory.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +27,25 @@ from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
 
-_VALUE_FILE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}\.val")
+# `Disk.filename` names every value file: two levels of two hex digits, then 28 more.
+_SEP = re.escape(os.sep)
+_VALUE_FILE = re.compile(rf"[0-9a-f]{{2}}{_SEP}[0-9a-f]{{2}}{_SEP}[0-9a-f]{{28}}\.val")
+# The largest value is a rendered page. A paper at the length limits (llm.py's
+# MAX_LENGTH for the translation, arXiv's 1,920-character abstract) renders to ~32 KB
+# of JSON in Chinese, ~63 KB if every character needs escaping (measured); 64 MiB is a
+# page of 1,000 papers even then, beyond any reading list, yet small enough to read.
+# A bigger "value" was planted: refused unread.
+MAX_VALUE_BYTES = 64 * 2**20
+# A symlink is refused, not followed; a FIFO must not block the open (Windows has neither flag).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -33,7 +55,7 @@ class UnsafeCacheRowError(DigestError):
 
 
 class JsonDisk(diskcache.Disk):  # type: ignore[misc]
-    """A diskcache `Disk` that stores and loads text only."""
+    """A diskcache `Disk` that stores and loads text only, and reads, writes or deletes no file outside the cache."""
 
     def put(self, key: Any) -> tuple[Any, bool]:
         if type(key) is not str:
@@ -50,13 +72,97 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
             raise TypeError("cache values are JSON text")
         return super().store(value, read, key=key)
 
+    def filename(self, key: Any = diskcache.core.UNKNOWN, value: Any = diskcache.core.UNKNOWN) -> tuple[str, str]:
+        """A fresh value file name, with nothing planted where its directories go.
+
+        diskcache's `os.makedirs` follows a symbolic link that stands in for one of its
+        directories and writes the value outside the cache; such a stand-in is ours to
+        remove (unlinking a link never touches its target), and is reported.
+        """
+        filename, full_path = super().filename(key, value)
+        top, sub, _ = filename.split(os.sep)
+        for directory in (top, os.path.join(top, sub)):
+            path = os.path.join(self._directory, directory)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                break  # makedirs creates it, and what lies below, as real directories
+            if not stat.S_ISDIR(mode):
+                log.warning(
+                    f"Cache: removed {_kind(mode)} {directory!r} from {self._directory}: a value directory goes there"
+                )
+                os.unlink(path)
+                break
+        return filename, full_path
+
     def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
         if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
             raise UnsafeCacheRowError(f"refusing a cache row stored in mode {mode} (only text is allowed)")
-        if mode == diskcache.core.MODE_TEXT and not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
-            # diskcache names value files itself; any other name points outside the cache.
-            raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}")
-        return super().fetch(mode, filename, value, read)
+        if mode == diskcache.core.MODE_RAW:
+            return super().fetch(mode, filename, value, read)
+        return self._read_text(filename)
+
+    def remove(self, file_path: Any) -> None:
+        """Delete a value file diskcache made here; refuse, and report, any other path.
+
+        Every deletion goes through here: `set` over an old row, `delete`, `clear`, cull,
+        evict, expire. diskcache would delete whatever path a row names, then
+        `os.removedirs` its parents, which climbs past the cache directory.
+        """
+        try:
+            reason = self._refusal(file_path)
+        except OSError:
+            return  # already gone: another build sharing the cache removed it
+        if reason is not None:
+            log.warning(f"Cache: refused to delete {file_path!r} from {self._directory}: {reason}", once=True)
+            return
+        top, sub, _ = file_path.split(os.sep)
+        # Errors suppressed as diskcache does: another build may remove the same file or directory.
+        with suppress(OSError):
+            os.remove(os.path.join(self._directory, file_path))
+            # Only diskcache's two levels of directories, never the cache directory or above.
+            os.rmdir(os.path.join(self._directory, top, sub))
+            os.rmdir(os.path.join(self._directory, top))
+
+    def _refusal(self, filename: Any) -> str | None:
+        """Why ``filename`` is not a regular file that diskcache named in this cache, or None.
+
+        Looks without following links or opening anything; raises OSError when the file
+        or its directories are missing.
+        """
+        if not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
+            return "it is not a name diskcache makes"  # absolute, `..`, or anything else
+        top, sub, _ = filename.split(os.sep)
+        for directory in (top, os.path.join(top, sub)):
+            mode = os.lstat(os.path.join(self._directory, directory)).st_mode
+            if not stat.S_ISDIR(mode):
+                return f"its directory {directory!r} is {_kind(mode)}"
+        mode = os.lstat(os.path.join(self._directory, filename)).st_mode
+        return None if stat.S_ISREG(mode) else f"it is {_kind(mode)}"
+
+    def _read_text(self, filename: Any) -> str:
+        """The text of a value file, at most `MAX_VALUE_BYTES`; UnsafeCacheRowError if it is not one."""
+        reason = self._refusal(filename)
+        if reason is None:
+            # Should the file have become a link or a FIFO since the lstat, it is not followed or waited on.
+            fd = os.open(os.path.join(self._directory, filename), _OPEN_FLAGS)
+            with open(fd, "rb") as reader:
+                status = os.fstat(fd)
+                if not stat.S_ISREG(status.st_mode):
+                    reason = f"it is {_kind(status.st_mode)}"
+                elif status.st_size > MAX_VALUE_BYTES:
+                    reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
+                else:
+                    data = reader.read(MAX_VALUE_BYTES + 1)
+                    if len(data) <= MAX_VALUE_BYTES:  # else it grew since the fstat
+                        return data.decode("utf-8")
+                    reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
+        raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}: {reason}")
+
+
+def _kind(mode: int) -> str:
+    """What a file of this mode is, in words: "a symbolic link", "a FIFO", ..."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
 class Cache:
@@ -124,8 +230,8 @@ class Cache:
 
         A warm build reads every paper's rows; one query per 500 keys instead of a
         `Cache.get` each is most of what keeps it at the cost of plain Markdown. This
-        reads diskcache's table through its own connection and `Disk`, so a pickled row
-        is refused here exactly as in `Cache.get`.
+        reads diskcache's table through its own connection and `Disk`, so a pickled row,
+        or a value file diskcache did not make, is refused here exactly as in `Cache.get`.
         """
         keys = list(keys)
         found: dict[str, Any] = {}
@@ -144,9 +250,9 @@ class Cache:
                     text = self._store.disk.fetch(mode, filename, value, False)
                     found[key] = json.loads(text)
                 except UnsafeCacheRowError as error:
-                    log.warning(f"Cache: {error} for {key!r}; it will be fetched again")
+                    log.warning(f"Cache: {error} (row {key!r}); it will be fetched again", once=True)
                 except (OSError, ValueError):
-                    log.warning(f"Cache: ignored an unreadable row {key!r}; it will be fetched again")
+                    log.warning(f"Cache: ignored an unreadable row {key!r}; it will be fetched again", once=True)
         return found
 
     def _set(self, key: str, value: Any) -> None:

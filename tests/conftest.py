@@ -1,7 +1,16 @@
-"""Fixtures: the fake servers, and real `mkdocs build` runs of temporary sites."""
+"""Fixtures: the fake servers, and real MkDocs builds of temporary sites.
+
+`Site.build()` runs MkDocs' own build in this process, exactly as `mkdocs build` does
+(load the config, `on_startup`, build, `on_shutdown`), with the site's environment and
+MkDocs' log captured; `Site.start()` runs `mkdocs build` as a separate process, for what
+needs one (kill -9, concurrent builds, hangs).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import MkDocsException
 
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.html import Digest, read_digest
@@ -89,13 +101,56 @@ class Site:
         )
 
     def build(self, *args: str, site_dir: str = "site") -> Build:
-        process = self.start(*args, site_dir=site_dir)
-        log, _ = process.communicate(timeout=300)
-        return Build(process.returncode, log, self.root / site_dir)
+        """`mkdocs build [--strict]`, in this process: returncode 1 where the command would exit 1."""
+        unknown = set(args) - {"--strict"}
+        assert not unknown, f"in-process builds take --strict only; use start() for {unknown}"
+        config_file = self.write_config()
+        with environment(clean_env(**self.env)), mkdocs_log() as log:
+            try:
+                config = load_config(str(config_file), strict="--strict" in args, site_dir=str(self.root / site_dir))
+                config.plugins.on_startup(command="build", dirty=False)
+                try:
+                    mkdocs_build(config)
+                finally:
+                    config.plugins.on_shutdown()
+                returncode = 0
+            except MkDocsException as error:
+                logging.getLogger("mkdocs").error(str(error))
+                returncode = 1
+        return Build(returncode, log.getvalue(), self.root / site_dir)
 
     @property
     def cache_dir(self) -> Path:
         return self.root / ".cache/plugin/arxiv-digest"
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """Run with exactly ``variables`` as the process environment."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def mkdocs_log() -> Iterator[io.StringIO]:
+    """MkDocs' log at INFO and above, formatted as `mkdocs build` prints it."""
+    logger, text = logging.getLogger("mkdocs"), io.StringIO()
+    handler = logging.StreamHandler(text)
+    handler.setFormatter(logging.Formatter("%(levelname)-8s-  %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture

@@ -1,0 +1,247 @@
+"""A restored cache directory is untrusted: its rows and files never reach outside it.
+
+CI restores cache directories written by other jobs and branches, so every row of
+`cache.db` and every file under the cache directory may be hostile. Each test here
+builds once, tampers with the restored cache the way an attacker could, and then runs
+an ordinary build (and `arxiv-digest cache clear`): nothing outside the cache is read,
+deleted or waited on, the refusal is reported, and the page is still complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mkdocs_arxiv_digest.cache import MAX_VALUE_BYTES
+from tests.conftest import API_KEY, Build, Site, block, clean_env
+from tests.fakes import FakeArxiv
+
+IDS = [f"2403.{16584 + i}" for i in range(3)]
+VALUE_FILE = "ab/cd/" + "e" * 28 + ".val"  # a name of the form diskcache makes
+
+
+def first_build(site: Site, arxiv_api: FakeArxiv) -> None:
+    for paper_id in IDS:
+        arxiv_api.add(paper_id, f"Paper {paper_id}", f"Abstract of {paper_id}.")
+    site.page("index.md", block(*IDS))
+    site.page("about.md", "# About\n\nA page of the site, outside the cache.\n")
+    build = site.build("--strict")
+    assert build.returncode == 0, build.log
+
+
+def point_rows_at(site: Site, filename: str, *, mode: int = 3, where: str = "key like 'page:%'") -> None:
+    """Make rows name ``filename`` as their value file, as a restored `cache.db` can."""
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        changed = db.execute(f"update Cache set mode = ?, value = NULL, filename = ? where {where}", (mode, filename))
+        assert changed.rowcount >= 1
+
+
+def build_in_time(site: Site) -> Build:
+    """An ordinary build that must finish: a value file that blocks a read would hang it."""
+    process = site.start()
+    try:
+        log, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        log, _ = process.communicate()
+        pytest.fail(f"the build hung on the cache:\n{log}")
+    return Build(process.returncode, log, site.root / "site")
+
+
+def clear_cache(site: Site) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mkdocs_arxiv_digest", "cache", "clear"]
+    env = clean_env(OPENAI_API_KEY=API_KEY)
+    return subprocess.run(command, cwd=site.root, env=env, capture_output=True, text=True, timeout=60)
+
+
+def assert_complete(build: Build) -> None:
+    assert build.returncode == 0, build.log
+    assert [row.title for row in build.digest().rows] == [f"Paper {i}" for i in IDS]
+    assert "A page of the site, outside the cache." in build.html("about/index.html")
+
+
+@pytest.mark.parametrize("form", ["absolute", "relative"])
+def test_a_row_naming_a_file_outside_the_cache_never_deletes_it(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path, form: str
+) -> None:
+    first_build(site, arxiv_api)
+    page = site.docs / "about.md"  # a page of the site
+    bystander = tmp_path / "unrelated/only-file"  # os.removedirs would take its directory too
+    bystander.parent.mkdir()
+    bystander.write_text("mine")
+    names = {
+        path: str(path) if form == "absolute" else os.path.relpath(path, site.cache_dir) for path in (page, bystander)
+    }
+    point_rows_at(site, names[page])  # refused when read, so rewritten: the old file is "cleaned up"
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        # Any mode: a raw row that has expired is culled by the next write, its file with it.
+        db.execute(
+            "update Cache set filename = ?, expire_time = ? where key like 'paper:%'",
+            (names[bystander], time.time() - 1),
+        )
+
+    build = build_in_time(site)
+
+    assert page.exists() and bystander.exists()
+    assert f"Cache: refused to delete {names[page]!r}" in build.log
+    assert f"Cache: refused to delete {names[bystander]!r}" in build.log
+    assert_complete(build)
+
+    point_rows_at(site, names[page], mode=1, where="true")
+    cleared = clear_cache(site)
+
+    assert cleared.returncode == 0, cleared.stderr
+    assert page.exists() and bystander.exists()
+    assert f"Cache: refused to delete {names[page]!r}" in cleared.stderr
+    assert "Removed 7 entries" in cleared.stdout
+
+
+def plant_symlink(value_file: Path, outside: Path) -> Path:
+    value_file.symlink_to(outside)
+    return outside
+
+
+def plant_symlinked_directory(value_file: Path, outside: Path) -> Path:
+    # A regular value file, reached through one of diskcache's directories that leads outside.
+    victim = outside.parent / value_file.parent.name / value_file.name
+    victim.parent.mkdir()
+    outside.rename(victim)
+    shutil.rmtree(value_file.parent.parent)
+    value_file.parent.parent.symlink_to(outside.parent, target_is_directory=True)
+    return victim
+
+
+def plant_fifo(value_file: Path, outside: Path) -> Path:
+    os.mkfifo(value_file)  # a blocking open or read of it never returns
+    return outside
+
+
+def plant_device(value_file: Path, outside: Path) -> Path:
+    value_file.symlink_to("/dev/zero")  # a read of it never ends, and fills memory
+    return outside
+
+
+def plant_device_node(value_file: Path, outside: Path) -> Path:
+    # A tar archive restored as root (as in many CI containers) can hold device nodes.
+    try:
+        os.mknod(value_file, stat.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero's numbers on Linux
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    return outside
+
+
+@pytest.mark.parametrize(
+    ("plant", "refusal"),
+    [
+        (plant_symlink, "it is a symbolic link"),
+        (plant_symlinked_directory, "its directory 'ab' is a symbolic link"),
+        (plant_fifo, "it is a FIFO"),
+        (plant_device, "it is a symbolic link"),
+        (plant_device_node, "it is a device"),
+    ],
+    ids=["symlink", "symlinked-directory", "fifo", "device-symlink", "device-node"],
+)
+def test_a_value_file_that_is_not_a_regular_file_is_neither_opened_nor_deleted(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path, plant: Callable[[Path, Path], Path], refusal: str
+) -> None:
+    first_build(site, arxiv_api)
+    outside = tmp_path / "outside/page.json"  # a page row an attacker wants served
+    outside.parent.mkdir()
+    outside.write_text(json.dumps({"blocks": ["SECRET"], "wants": [], "fetched": None}))
+    value_file = site.cache_dir / VALUE_FILE
+    value_file.parent.mkdir(parents=True)
+    victim = plant(value_file, outside)
+    point_rows_at(site, VALUE_FILE)
+
+    build = build_in_time(site)
+
+    assert f"Cache: refusing a cache row whose value file is {VALUE_FILE!r}: {refusal}" in build.log
+    assert f"Cache: refused to delete {VALUE_FILE!r} from {site.cache_dir}: {refusal}" in build.log
+    assert "SECRET" not in build.html()
+    assert victim.exists()
+    assert_complete(build)
+
+    point_rows_at(site, VALUE_FILE, mode=1, where="true")
+    cleared = clear_cache(site)
+
+    assert cleared.returncode == 0, cleared.stderr
+    assert f"Cache: refused to delete {VALUE_FILE!r} from {site.cache_dir}: {refusal}" in cleared.stderr
+    assert victim.exists()
+
+
+def test_an_oversized_value_file_is_refused_unread_and_cleaned_up(site: Site, arxiv_api: FakeArxiv) -> None:
+    first_build(site, arxiv_api)
+    value_file = site.cache_dir / VALUE_FILE
+    value_file.parent.mkdir(parents=True)
+    with value_file.open("wb") as file:
+        file.truncate(MAX_VALUE_BYTES + 1)  # sparse: a lot to read, nothing on disk
+    point_rows_at(site, VALUE_FILE)
+
+    build = build_in_time(site)
+
+    refusal = f"refusing a cache row whose value file is {VALUE_FILE!r}: it is larger than {MAX_VALUE_BYTES} bytes"
+    assert refusal in build.log
+    assert not value_file.exists() and not (site.cache_dir / "ab").exists()  # a file diskcache named: deleted
+    assert "refused to delete" not in build.log
+    assert_complete(build)
+
+
+def first_build_of_a_large_page(site: Site, arxiv_api: FakeArxiv) -> str:
+    """Build a page big enough that diskcache keeps it in a value file (32 KB and more); that file's name."""
+    for paper_id in IDS:
+        arxiv_api.add(paper_id, f"Paper {paper_id}", f"Abstract of {paper_id}. " + "Long results. " * 1000)
+    site.page("index.md", block(*IDS))
+    site.page("about.md", "# About\n\nA page of the site, outside the cache.\n")
+    assert site.build("--strict").returncode == 0
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        [(filename,)] = db.execute("select filename from Cache where mode = 3").fetchall()
+    assert (site.cache_dir / filename).is_file()
+    return str(filename)
+
+
+def test_a_page_large_enough_for_a_value_file_is_served_from_it_and_cleared_cleanly(
+    site: Site, arxiv_api: FakeArxiv
+) -> None:
+    filename = first_build_of_a_large_page(site, arxiv_api)
+
+    warm = build_in_time(site)
+
+    assert "3 papers: 3 cached" in warm.log and "WARNING" not in warm.log, warm.log
+    assert_complete(warm)
+
+    cleared = clear_cache(site)
+
+    assert cleared.returncode == 0 and "WARNING" not in cleared.stderr, cleared.stderr
+    assert not (site.cache_dir / filename).exists()
+    assert (site.cache_dir / "cache.db").is_file()  # diskcache's directories went, the cache's own stayed
+    assert not [path for path in site.cache_dir.iterdir() if path.is_dir()]
+
+
+def test_a_link_planted_for_a_value_directory_is_not_written_through(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path
+) -> None:
+    filename = first_build_of_a_large_page(site, arxiv_api)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(site.cache_dir / filename.split("/")[0])  # the page must be written anew
+    for top in range(256):  # whichever name diskcache draws, its first directory leads outside
+        (site.cache_dir / f"{top:02x}").symlink_to(outside, target_is_directory=True)
+
+    build = build_in_time(site)
+
+    assert_complete(build)
+    assert not list(outside.iterdir())
+    assert "Cache: removed a symbolic link " in build.log
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        [(written,)] = db.execute("select filename from Cache where mode = 3").fetchall()
+    assert (site.cache_dir / written).is_file() and not (site.cache_dir / written.split("/")[0]).is_symlink()
