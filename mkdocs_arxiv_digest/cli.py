@@ -37,9 +37,12 @@ config_option = click.option(
 @click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
 def main(quiet: bool) -> None:
     """Digests of arXiv papers: summaries and translations, cached on disk."""
+    logger = logging.getLogger("mkdocs")
+    for handler in [h for h in logger.handlers if getattr(h, "arxiv_digest_cli", False)]:
+        logger.removeHandler(handler)  # one handler, however often `main` runs in a process
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
-    logger = logging.getLogger("mkdocs")
+    handler.arxiv_digest_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 

@@ -3,8 +3,13 @@
 The real `arxiv` and `openai` clients talk to these; nothing is patched. Each fake
 records what it was asked (`history`) and can be scripted to misbehave (`script`:
 one behaviour per request, in order): an HTTP status, ``"close"`` (drop the
-connection), ``("slow", seconds)``, and for the model ``"broken-json"``,
-``"refusal"``, ``"missing-field"``, ``"truncated"``.
+connection), ``("slow", seconds)``, ``("trickle", seconds)`` (the headers, then one
+byte of the reply every ``seconds``), ``"huge"`` (the reply padded with whitespace
+past `huge_bytes`, its end marked only by closing the connection); for the model
+``"broken-json"``, ``"refusal"``, ``"missing-field"``, ``"truncated"``, and replies of
+a shape the API does not have: ``"content-number"``, ``"no-message"``,
+``"choices-not-a-list"``, ``"deep-json"``, ``"usage-text"``; for arXiv, feeds no
+arXiv sends: ``"billion-laughs"``, ``"external-entity"``, ``"cut"`` (ends half-way).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class _Server:
         self.history: list[dict[str, Any]] = []
         self.script: list[Behaviour] = []
         self.latency = 0.0
+        self.huge_bytes = 2**20
+        """How far ``"huge"`` pads a reply: set it past the client's cap."""
         self.lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -50,7 +57,8 @@ class _Server:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: `shutdown()` waits for one, and every test closes two servers.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property
@@ -89,6 +97,12 @@ class _Server:
             with self.lock:
                 self.in_flight -= 1
         data = payload.encode()
+        if isinstance(behaviour, tuple) and behaviour[0] == "trickle":
+            self._trickle(handler, status, content_type, data, behaviour[1])
+            return
+        if behaviour in ("huge", "cut"):
+            self._close_delimited(handler, status, content_type, data, behaviour)
+            return
         handler.send_response(status)
         handler.send_header("content-type", content_type)
         handler.send_header("content-length", str(len(data)))
@@ -98,6 +112,43 @@ class _Server:
 
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         raise NotImplementedError
+
+    @staticmethod
+    def _trickle(handler: BaseHTTPRequestHandler, status: int, content_type: str, data: bytes, every: float) -> None:
+        """Headers at once, then the body a byte at a time, until it is sent or the client hangs up."""
+        handler.close_connection = True
+        try:
+            handler.send_response(status)
+            handler.send_header("content-type", content_type)
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.flush()
+            for index in range(len(data)):
+                time.sleep(every)
+                handler.wfile.write(data[index : index + 1])
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def _close_delimited(
+        self, handler: BaseHTTPRequestHandler, status: int, content_type: str, data: bytes, behaviour: str
+    ) -> None:
+        """A body with no length, ended by closing: ``"huge"`` pads it, ``"cut"`` stops half-way."""
+        handler.close_connection = True
+        try:
+            handler.send_response(status)
+            handler.send_header("content-type", content_type)
+            handler.send_header("connection", "close")
+            handler.end_headers()
+            if behaviour == "cut":
+                handler.wfile.write(data[: len(data) // 2])
+                return
+            handler.wfile.write(data)
+            padding = b" " * 2**20
+            for _ in range(self.huge_bytes // len(padding) + 1):
+                handler.wfile.write(padding)
+        except OSError:
+            pass  # the client stopped reading, as it should
 
 
 @dataclass
@@ -139,6 +190,8 @@ class FakeArxiv(_Server):
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         if isinstance(behaviour, int):
             return behaviour, "text/plain", "unavailable"
+        if behaviour in HOSTILE_FEEDS:
+            return 200, "application/atom+xml", HOSTILE_FEEDS[behaviour]
         query = parse_qs(urlparse(path).query)
         ids = [i for i in query.get("id_list", [""])[0].split(",") if i]
         bad = [i for i in ids if not _ARXIV_ID.match(i)]
@@ -191,6 +244,25 @@ def _entry(paper: FakePaper) -> str:
         '<arxiv:primary_category term="cs.CL"/>'
         f"{authors}</entry>"
     )
+
+
+def _hostile_feed(dtd: str, title: str) -> str:
+    """A one-entry feed for 2403.16584 with a DTD, ``title`` referring to its entities."""
+    entry = _entry(FakePaper("2403.16584", "TITLE", "An abstract.")).replace("TITLE", title)
+    return _feed([entry], 1).replace("\n", f"\n<!DOCTYPE feed [{dtd}]>\n", 1)
+
+
+_LAUGHS = '<!ENTITY lol0 "lol">' + "".join(
+    f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, 10)
+)
+HOSTILE_FEEDS = {
+    # Ten to the ninth "lol"s if expanded: 3 GB from a 1 KB reply.
+    "billion-laughs": _hostile_feed(_LAUGHS, "Laughing &lol9; out loud"),
+    "external-entity": _hostile_feed(
+        '<!ENTITY passwd SYSTEM "file:///etc/passwd"><!ENTITY remote SYSTEM "http://127.0.0.1:9/x">',
+        "Reading &passwd; and &remote;",
+    ),
+}
 
 
 def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
@@ -247,13 +319,25 @@ class FakeLLM(_Server):
             content, finish = content[:10], "length"  # type: ignore[index]
         elif behaviour == "refusal":
             content, refusal = None, "I can't help with that."
-        message = {"role": "assistant", "content": content, "refusal": refusal}
+        elif behaviour == "deep-json":
+            content = "[" * 100_000
+        message: Any = {"role": "assistant", "content": content, "refusal": refusal}
+        if behaviour == "content-number":
+            message["content"] = 12345
+        elif behaviour == "no-message":
+            message = None
+        choices: Any = [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}]
+        if behaviour == "choices-not-a-list":
+            choices = "none today"
+        usage: Any = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        if behaviour == "usage-text":
+            usage = {"prompt_tokens": "many", "completion_tokens": None, "total_tokens": [1]}
         completion = {
             "id": f"chatcmpl-{len(self.history)}",
             "object": "chat.completion",
             "created": 0,
             "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+            "choices": choices,
+            "usage": usage,
         }
         return 200, "application/json", json.dumps(completion)

@@ -1,21 +1,48 @@
-"""The `arxiv-digest` command, run as a user runs it, against the fakes."""
+"""The `arxiv-digest` command, run through click's runner in a site's directory, against the fakes."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from click.testing import CliRunner
 
-from tests.conftest import API_KEY, Site, block, clean_env
+from mkdocs_arxiv_digest.cli import main
+from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
 
 
-def run(cwd: Path, *args: str, key: bool = True) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(cwd: Path, *args: str, key: bool = True) -> Result:
+    """`arxiv-digest ARGS` in ``cwd``, with or without the API key."""
     env = clean_env(OPENAI_API_KEY=API_KEY) if key else clean_env()
-    command = [sys.executable, "-m", "mkdocs_arxiv_digest", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with environment(env):
+            result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(here)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def test_the_command_runs_as_installed(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs_arxiv_digest", "render", "--help"], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Print the digest of IDS as Markdown" in result.stdout
 
 
 def test_render_prints_the_digest_markdown(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -65,8 +92,8 @@ def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api:
     assert snapshot.returncode == 0, snapshot.stderr
     assert len(llm_api.history) == 2
     data = yaml.safe_load((site.root / "papers.yml").read_text(encoding="utf-8"))
-    assert [paper["id"] for paper in data["papers"]] == ["2403.11894", "2403.16584"]
-    assert data["papers"][0]["digests"]["zh"]["title"] == "[Simplified Chinese] Explainable"
+    assert [paper["id"] for paper in data["papers"]] == ["2403.16584", "2403.11894"]  # the site's order
+    assert data["papers"][1]["digests"]["zh"]["title"] == "[Simplified Chinese] Explainable"
 
     # A person corrects a translation; the cache is gone; there is no network and no key.
     text = (site.root / "papers.yml").read_text(encoding="utf-8")
