@@ -77,7 +77,7 @@ class PageRenderer:
         result = replace_directives(markdown, directives, render)
         if complete:
             requests = self.requests_in(markdown)
-            fetched = [at for request in requests if (at := self.resolver.fetched_at(request.id)) is not None]
+            fetched = [at for request in requests if (at := self.resolver.metadata.fetched_at(request.id)) is not None]
             self.pages.store(key, rendered, requests, min(fetched, default=None))
         return result
 
@@ -99,7 +99,7 @@ class PageRenderer:
         return rows
 
     def _is_complete(self, row: Row) -> bool:
-        return row.digest is not None and self.resolver.is_fresh(row.requested)
+        return row.digest is not None and self.resolver.metadata.is_fresh(row.requested)
 
 
 def _where(page: str | None, line: int) -> str:

@@ -87,7 +87,7 @@ class Pipeline:
         tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens" if usage else ""
         return (
             f"{len(shown)} papers: {len(complete) - generated} cached, {generated} generated, "
-            f"{len(shown) - len(complete)} failed; {self.resolver.arxiv_requests} arXiv requests{tokens}"
+            f"{len(shown) - len(complete)} failed; {self.resolver.metadata.requests} arXiv requests{tokens}"
         )
 
     def close(self) -> None:

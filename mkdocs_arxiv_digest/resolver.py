@@ -1,4 +1,4 @@
-"""Resolution: snapshot → cache → network, for paper metadata and then for digests.
+"""Resolution: snapshot → cache → network, for paper metadata (`Metadata`) and then for digests.
 
 Metadata comes from arXiv in batches; each paper's digest is asked for as soon as its
 batch is in, `concurrency` requests at a time. Workers return what they made — a
@@ -10,7 +10,7 @@ remembered for this build only and retried on the next.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
@@ -18,17 +18,18 @@ from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.llm import Usage, digest_key
+from mkdocs_arxiv_digest.metadata import OFFLINE, Metadata
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row
 from mkdocs_arxiv_digest.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
-    from mkdocs_arxiv_digest.llm import Summarizer, Usage
+    from mkdocs_arxiv_digest.llm import Summarizer
 
 PROGRESS_SECONDS = 5.0
 PROGRESS_PAPERS = 50
 """A long build logs progress every this many seconds or summaries, whichever comes first."""
-OFFLINE = "not in the snapshot or the cache, and `offline` is on"
 
 Progress = Callable[[int, int], None]
 
@@ -47,146 +48,67 @@ class Resolver:
     ) -> None:
         self.settings = settings
         self.cache = cache
-        self.snapshot = snapshot
-        self._source = source
+        self.metadata = Metadata(settings, cache, snapshot, source=source)
         self._summarizer_factory = summarizer_factory or _default_summarizer
         self._summarizer: Summarizer | None = None
-        self.papers: dict[ArxivId, Paper] = {}
         self.digests: dict[str, Digest] = {}
         """By digest key."""
-        self.paper_failures: dict[ArxivId, Failure] = {}
-        self.digest_failures: dict[DigestRequest, Failure] = {}
+        self.failures: dict[DigestRequest, Failure] = {}
         self.generated: set[DigestRequest] = set()
-        self.arxiv_requests = 0
         self._keys: dict[DigestRequest, str] = {}
-        self._fetched: dict[ArxivId, float] = {}
-        """When metadata of an unversioned ID was fetched (snapshot entries never expire)."""
-        self._stale: set[ArxivId] = set()
-        """IDs served from stale metadata this build, because arXiv could not be asked."""
         self._usage_at_start: tuple[int, int, int] = (0, 0, 0)
 
     def begin_build(self, snapshot: Snapshot | None = None) -> None:
         """Forget this build's failures and counts; with a new ``snapshot``, what came from the old one."""
+        self.metadata.begin_build(snapshot)
         if snapshot is not None:
-            self.snapshot = snapshot
-            self.papers.clear()
             self.digests.clear()
             self._keys.clear()
-        self.paper_failures.clear()
-        self.digest_failures.clear()
+        self.failures.clear()
         self.generated.clear()
-        self._stale.clear()
-        self.arxiv_requests = 0
         self._usage_at_start = self._usage_now()
-
-    # -- what is known ------------------------------------------------------------
 
     def row(self, request: DigestRequest) -> Row:
         """What is known of a paper now: metadata and digest, or less."""
-        paper = self.papers.get(request.id)
+        paper = self.metadata.papers.get(request.id)
         digest = self.digests.get(self.digest_key(request)) if paper else None
         return Row(request.id, paper, digest)
 
     def failure(self, request: DigestRequest) -> Failure:
-        """Why the paper is incomplete (call only when it is)."""
-        if request.id not in self.papers:
-            return self.paper_failures.get(request.id, Failure("no metadata"))
-        return self.digest_failures.get(request, Failure("no summary"))
-
-    def is_fresh(self, arxiv_id: ArxivId) -> bool:
-        """Whether the paper's metadata is not a stale copy served because arXiv was down."""
-        return arxiv_id not in self._stale
-
-    def fetched_at(self, arxiv_id: ArxivId) -> float | None:
-        """When an unversioned ID's metadata was fetched; None when it never expires."""
-        return self._fetched.get(arxiv_id)
+        """Why the paper is incomplete (ask only when it is)."""
+        if request.id not in self.metadata.papers:
+            return self.metadata.failure(request.id)
+        return self.failures.get(request, Failure("no summary"))
 
     def digest_key(self, request: DigestRequest) -> str:
         """The cache key of a digest; the paper's metadata must be known (and is then fixed)."""
         key = self._keys.get(request)
         if key is None:
-            from mkdocs_arxiv_digest.llm import digest_key
-
-            key = self._keys[request] = digest_key(self.papers[request.id], request.language, request.model)
+            paper = self.metadata.papers[request.id]
+            key = self._keys[request] = digest_key(paper, request.language, request.model)
         return key
 
     def usage(self) -> Usage | None:
         """Model requests and tokens of this build, if a model was asked."""
         if self._summarizer is None:
             return None
-        from mkdocs_arxiv_digest.llm import Usage
-
         now, start = self._usage_now(), self._usage_at_start
         return Usage(*(a - b for a, b in zip(now, start, strict=True)))
-
-    # -- resolving ----------------------------------------------------------------
 
     def resolve(self, requests: Iterable[DigestRequest], *, progress: Progress | None = None) -> None:
         """Make metadata and digests of ``requests`` available; ``progress(done, total)`` per digest made."""
         pending: dict[ArxivId, list[DigestRequest]] = {}
         for request in requests:
-            if self.row(request).digest is None and request not in self.digest_failures:
+            if self.row(request).digest is None and request not in self.failures:
                 pending.setdefault(request.id, []).append(request)
         if not pending:
             return  # the common case when pages render after the site-wide prefetch
-        to_fetch, stale = self._papers_at_hand([i for i in pending if i not in self.papers])
+        papers = self.metadata.papers
+        to_fetch, stale = self.metadata.take_at_hand(list(pending))
         with _Workers(self, progress) as workers:
-            workers.submit([r for arxiv_id in pending if arxiv_id in self.papers for r in pending[arxiv_id]])
-            for arxiv_id in self._fetch_papers(to_fetch, stale):
+            workers.submit([request for arxiv_id in pending if arxiv_id in papers for request in pending[arxiv_id]])
+            for arxiv_id in self.metadata.fetch(to_fetch, stale):
                 workers.submit(pending[arxiv_id])
-
-    def _papers_at_hand(self, ids: list[ArxivId]) -> tuple[list[ArxivId], dict[ArxivId, Paper]]:
-        """Take metadata from the snapshot or the cache; return what must be fetched, and stale copies."""
-        ids = [i for i in ids if i not in self.paper_failures]
-        pinned = {i: paper for i in ids if (paper := self.snapshot.paper(i)) is not None}
-        cached = self.cache.get_papers(i for i in ids if i not in pinned)
-        now, to_fetch, stale = time.time(), [], {}
-        for arxiv_id in ids:
-            paper = pinned.get(arxiv_id)
-            if paper is None and arxiv_id in cached:
-                paper, age = cached[arxiv_id]
-                if arxiv_id.version is None:
-                    self._fetched[arxiv_id] = now - age
-                    if age > self.settings.refresh_days * 86400:
-                        stale[arxiv_id], paper = paper, None
-            if paper is None:
-                to_fetch.append(arxiv_id)
-            else:
-                self.papers[arxiv_id] = paper
-        return to_fetch, stale
-
-    def _fetch_papers(self, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterator[ArxivId]:
-        """Fetch metadata; yield each ID as soon as it is known (fetched, or a stale copy)."""
-        if not ids:
-            return
-        if self.settings.offline:
-            for arxiv_id in ids:
-                yield from self._fall_back(arxiv_id, stale, OFFLINE)
-            return
-        source = self._arxiv()
-        before = source.requests
-        for batch in source.fetch_batches(ids):
-            for arxiv_id, paper in batch.papers.items():
-                self.cache.put_paper(arxiv_id, paper)
-                self.papers[arxiv_id] = paper
-                if arxiv_id.version is None:
-                    self._fetched[arxiv_id] = time.time()
-                yield arxiv_id
-            for arxiv_id in batch.missing:
-                self.paper_failures[arxiv_id] = Failure(f"arXiv has no paper {arxiv_id} (check the identifier)")
-            if batch.error is not None:
-                for arxiv_id in batch.ids:
-                    yield from self._fall_back(arxiv_id, stale, str(batch.error))
-        self.arxiv_requests += source.requests - before
-
-    def _fall_back(self, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str) -> Iterator[ArxivId]:
-        if arxiv_id in stale:
-            log.info(f"{arxiv_id}: {reason}; using cached metadata")
-            self.papers[arxiv_id] = stale[arxiv_id]
-            self._stale.add(arxiv_id)
-            yield arxiv_id
-        else:
-            self.paper_failures[arxiv_id] = Failure(reason)
 
     def load_digests(self, requests: list[DigestRequest]) -> None:
         """Digests of ``requests`` (whose papers are known) from the snapshot or the cache — never the network."""
@@ -194,28 +116,15 @@ class Resolver:
         for request in requests:
             key = self.digest_key(request)
             if key not in self.digests:
-                pinned = self.snapshot.digest(self.papers[request.id], request.language)
+                pinned = self.metadata.snapshot.digest(self.metadata.papers[request.id], request.language)
                 if pinned is not None:
                     self.digests[key] = pinned
                 else:
                     missing.append(key)
         self.digests.update(self.cache.get_digests(missing))
 
-    # -- collaborators, made on first need ----------------------------------------
-
-    def _arxiv(self) -> ArxivSource:
-        if self._source is None:
-            from mkdocs_arxiv_digest import arxiv_source
-
-            settings = self.settings
-            client = arxiv_source.make_client(
-                settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay
-            )
-            self._source = arxiv_source.ArxivSource(client, retries=settings.retries)
-        return self._source
-
     def summarizer(self) -> Summarizer | Failure:
-        """The build's summarizer, or why there is none (said once for the whole build)."""
+        """The build's summarizer, made on first need, or why there is none (said once a build)."""
         if self.settings.offline:
             log.warning(
                 "Some summaries are in neither the snapshot nor the cache and `offline` is on: "
@@ -268,17 +177,17 @@ class _Workers:
         resolver = self.resolver
         resolver.load_digests(requests)
         for request in requests:
-            if request in self.requested or request in resolver.digest_failures:
+            if request in self.requested or request in resolver.failures:
                 continue
             if resolver.digest_key(request) in resolver.digests:
                 continue
             summarizer = resolver.summarizer()
             if isinstance(summarizer, Failure):
-                resolver.digest_failures[request] = summarizer
+                resolver.failures[request] = summarizer
                 continue
             if self.executor is None:
                 self.executor = ThreadPoolExecutor(resolver.settings.concurrency, thread_name_prefix="arxiv-digest")
-            paper, key = resolver.papers[request.id], resolver.digest_key(request)
+            paper, key = resolver.metadata.papers[request.id], resolver.digest_key(request)
             self.submitted[self.executor.submit(_generate, summarizer, resolver.cache, request, paper, key)] = request
             self.requested.add(request)
 
@@ -292,7 +201,7 @@ class _Workers:
         else:
             result = future.result()
         if isinstance(result, Failure):
-            resolver.digest_failures[request] = result
+            resolver.failures[request] = result
         else:
             resolver.digests[resolver.digest_key(request)] = result
             resolver.generated.add(request)

@@ -73,7 +73,7 @@ def test_resolve_fetches_one_batch_and_returns_digests_and_failure_records(
         resolver.resolve(wanted)
 
         assert arxiv_api.queries == [[str(r.id) for r in wanted]]
-        assert resolver.arxiv_requests == 1
+        assert resolver.metadata.requests == 1
         rows = [resolver.row(r) for r in wanted]
         assert sum(row.digest is not None for row in rows) == 5
         failed = [r for r, row in zip(wanted, rows, strict=True) if row.paper and not row.digest]
@@ -166,7 +166,7 @@ def test_metadata_due_a_refresh_is_fetched_again_or_served_stale(
         paper = resolver.row(wanted[0]).paper
         assert paper is not None
         assert paper.title == ("New title" if arxiv_up else "Old title")
-        assert resolver.is_fresh(wanted[0].id) is arxiv_up
+        assert resolver.metadata.is_fresh(wanted[0].id) is arxiv_up
         assert len(arxiv_api.history) == (2 if arxiv_up else 3)
 
 

@@ -1,0 +1,127 @@
+"""Paper metadata for a build: snapshot → cache → arXiv.
+
+Metadata of an unversioned ID is asked for again once it is `refresh_days` old; when
+arXiv cannot be asked, the stale copy is served (and the page that shows it is not
+stored whole). Versioned IDs never change; snapshot entries never expire.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import Settings
+from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.models import Failure, Paper
+from mkdocs_arxiv_digest.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+
+OFFLINE = "not in the snapshot or the cache, and `offline` is on"
+
+
+class Metadata:
+    """What is known of papers this build, and why not where it is not."""
+
+    def __init__(self, settings: Settings, cache: Cache, snapshot: Snapshot, *, source: ArxivSource | None) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.snapshot = snapshot
+        self.papers: dict[ArxivId, Paper] = {}
+        self.failures: dict[ArxivId, Failure] = {}
+        self.requests = 0
+        """arXiv requests sent this build."""
+        self._source = source
+        self._fetched: dict[ArxivId, float] = {}
+        """When metadata of an unversioned ID was fetched."""
+        self._stale: set[ArxivId] = set()
+        """IDs served from stale metadata this build, because arXiv could not be asked."""
+
+    def begin_build(self, snapshot: Snapshot | None) -> None:
+        """Forget this build's failures; with a new ``snapshot``, every paper (some came from the old one)."""
+        if snapshot is not None:
+            self.snapshot = snapshot
+            self.papers.clear()
+        self.failures.clear()
+        self._stale.clear()
+        self.requests = 0
+
+    def failure(self, arxiv_id: ArxivId) -> Failure:
+        return self.failures.get(arxiv_id, Failure("no metadata"))
+
+    def is_fresh(self, arxiv_id: ArxivId) -> bool:
+        """Whether the paper's metadata is not a stale copy served because arXiv was down."""
+        return arxiv_id not in self._stale
+
+    def fetched_at(self, arxiv_id: ArxivId) -> float | None:
+        """When an unversioned ID's metadata was fetched; None when it never expires."""
+        return self._fetched.get(arxiv_id)
+
+    def take_at_hand(self, ids: list[ArxivId]) -> tuple[list[ArxivId], dict[ArxivId, Paper]]:
+        """Take metadata from the snapshot or the cache; return what must be fetched, and stale copies."""
+        ids = [i for i in ids if i not in self.papers and i not in self.failures]
+        pinned = {i: paper for i in ids if (paper := self.snapshot.paper(i)) is not None}
+        cached = self.cache.get_papers(i for i in ids if i not in pinned)
+        now, to_fetch, stale = time.time(), [], {}
+        for arxiv_id in ids:
+            paper = pinned.get(arxiv_id)
+            if paper is None and arxiv_id in cached:
+                paper, age = cached[arxiv_id]
+                if arxiv_id.version is None:
+                    self._fetched[arxiv_id] = now - age
+                    if age > self.settings.refresh_days * 86400:
+                        stale[arxiv_id], paper = paper, None
+            if paper is None:
+                to_fetch.append(arxiv_id)
+            else:
+                self.papers[arxiv_id] = paper
+        return to_fetch, stale
+
+    def fetch(self, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterator[ArxivId]:
+        """Fetch metadata; yield each ID as soon as it is known (fetched, or a stale copy)."""
+        if not ids:
+            return
+        if self.settings.offline:
+            for arxiv_id in ids:
+                yield from self._fall_back(arxiv_id, stale, OFFLINE)
+            return
+        source = self._arxiv()
+        before = source.requests
+        for batch in source.fetch_batches(ids):
+            for arxiv_id, paper in batch.papers.items():
+                self.cache.put_paper(arxiv_id, paper)
+                self.papers[arxiv_id] = paper
+                if arxiv_id.version is None:
+                    self._fetched[arxiv_id] = time.time()
+                yield arxiv_id
+            for arxiv_id in batch.missing:
+                self.failures[arxiv_id] = Failure(f"arXiv has no paper {arxiv_id} (check the identifier)")
+            if batch.error is not None:
+                for arxiv_id in batch.ids:
+                    yield from self._fall_back(arxiv_id, stale, str(batch.error))
+        self.requests += source.requests - before
+
+    def _fall_back(self, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str) -> Iterator[ArxivId]:
+        if arxiv_id in stale:
+            log.info(f"{arxiv_id}: {reason}; using cached metadata")
+            self.papers[arxiv_id] = stale[arxiv_id]
+            self._stale.add(arxiv_id)
+            yield arxiv_id
+        else:
+            self.failures[arxiv_id] = Failure(reason)
+
+    def _arxiv(self) -> ArxivSource:
+        """The build's arXiv client, made on first need (importing it costs a warm build nothing)."""
+        if self._source is None:
+            from mkdocs_arxiv_digest import arxiv_source
+
+            settings = self.settings
+            client = arxiv_source.make_client(
+                settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay
+            )
+            self._source = arxiv_source.ArxivSource(client, retries=settings.retries)
+        return self._source
