@@ -189,6 +189,7 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> i
     for page in pages:
         assert page.markdown is not None  # a fresh scanner reads every page
         pipeline.render_page(page.markdown, page.page, math=math)
+    pipeline.renderer.report()
     return sum(pipeline.renderer.shown.values())
 
 

@@ -2,8 +2,10 @@
 
 Each page's directives are parsed once a build (the site-wide scan and the render both
 ask). Rendering reads what the resolver knows (resolving only what a page asks for that
-the prefetch did not see), says what is wrong with page and line, and stores a page that
-rendered complete so a warm build can serve it whole.
+the prefetch did not see), notes what is wrong with page and line, and stores a page that
+rendered complete so a warm build can serve it whole. Incomplete papers are reported by
+`report`: one line each, or one line for many papers that failed for the same reason
+(a model server that cannot be reached fails every paper alike).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.render import render_digest
 from mkdocs_arxiv_digest.resolver import Resolver
 
+GROUP_FROM = 3
+"""Papers failing for one reason are reported in one line from this many on."""
+GROUP_SHOWN = 5
+"""Places a grouped line names before saying how many more there are."""
+
 
 class PageRenderer:
     """Finds and renders the directives of pages."""
@@ -28,10 +35,25 @@ class PageRenderer:
         self.shown: dict[DigestRequest, bool] = {}
         """Each paper shown this build, and whether it was shown complete."""
         self._parsed: dict[str, list[Directive]] = {}
+        self._incomplete: dict[str, list[tuple[str, ArxivId]]] = {}
+        """Papers shown incomplete and not yet reported: (page and line, ID) by reason."""
 
     def begin_build(self) -> None:
         self.shown.clear()
         self._parsed.clear()
+        self._incomplete.clear()
+
+    def report(self) -> None:
+        """Warn about every paper shown incomplete since the last report, naming page, line and ID."""
+        for reason, places in self._incomplete.items():
+            if len(places) < GROUP_FROM:
+                for where, arxiv_id in places:
+                    log.warning(f"{where}: {arxiv_id}: {reason}")
+                continue
+            named = ", ".join(f"{where} ({arxiv_id})" for where, arxiv_id in places[:GROUP_SHOWN])
+            more = f" and {len(places) - GROUP_SHOWN} more" if len(places) > GROUP_SHOWN else ""
+            log.warning(f"{len(places)} papers: {reason} — at {named}{more}")
+        self._incomplete.clear()
 
     def directives(self, markdown: str) -> list[Directive]:
         """The page's directives; parsed once a build, though both the scan and the render ask."""
@@ -94,7 +116,7 @@ class PageRenderer:
             if row.digest is None:
                 failure = self.resolver.failure(request)
                 if not failure.reported:
-                    log.warning(f"{_where(page, line)}: {request.id}: {failure.reason}")
+                    self._incomplete.setdefault(failure.reason, []).append((_where(page, line), request.id))
             rows.append(row)
         return rows
 

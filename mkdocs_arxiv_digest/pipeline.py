@@ -78,6 +78,12 @@ class Pipeline:
         """The page with every directive replaced by its digest (resolving what is missing)."""
         return self.renderer.render(markdown, page, math=math)
 
+    def end_build(self) -> None:
+        """Report the papers shown incomplete, then the build's one-line summary."""
+        self.renderer.report()
+        if self.renderer.shown:
+            log.info(self.summary_line())
+
     def summary_line(self) -> str:
         """One line for the end of a build: papers, cached, generated, failed, requests, tokens."""
         shown = self.renderer.shown

@@ -18,7 +18,6 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from mkdocs_arxiv_digest.config import DigestConfig
-from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, renders_math, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.scan import PageScanner
@@ -71,8 +70,8 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
         return self.pipeline.render_page(markdown, page.file.src_uri, math=self.math)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        if self.pipeline is not None and self.pipeline.renderer.shown:
-            log.info(self.pipeline.summary_line())
+        if self.pipeline is not None:
+            self.pipeline.end_build()
 
     def on_shutdown(self) -> None:
         if self.pipeline is not None:

@@ -19,7 +19,7 @@ from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.llm import Usage, digest_key
-from mkdocs_arxiv_digest.metadata import OFFLINE, Metadata
+from mkdocs_arxiv_digest.metadata import Metadata
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row
 from mkdocs_arxiv_digest.snapshot import Snapshot
 
@@ -57,6 +57,7 @@ class Resolver:
         self.generated: set[DigestRequest] = set()
         self._keys: dict[DigestRequest, str] = {}
         self._usage_at_start: tuple[int, int, int] = (0, 0, 0)
+        self._offline_failures: dict[str, Failure] = {}
 
     def begin_build(self, snapshot: Snapshot | None = None) -> None:
         """Forget this build's failures and counts; with a new ``snapshot``, what came from the old one."""
@@ -66,6 +67,7 @@ class Resolver:
             self._keys.clear()
         self.failures.clear()
         self.generated.clear()
+        self._offline_failures.clear()
         self._usage_at_start = self._usage_now()
 
     def row(self, request: DigestRequest) -> Row:
@@ -123,15 +125,10 @@ class Resolver:
                     missing.append(key)
         self.digests.update(self.cache.get_digests(missing))
 
-    def summarizer(self) -> Summarizer | Failure:
-        """The build's summarizer, made on first need, or why there is none (said once a build)."""
+    def summarizer(self, request: DigestRequest) -> Summarizer | Failure:
+        """The build's summarizer, made on first need, or why ``request`` cannot have one."""
         if self.settings.offline:
-            log.warning(
-                "Some summaries are in neither the snapshot nor the cache and `offline` is on: "
-                "those papers are shown without generated text",
-                once=True,
-            )
-            return Failure(OFFLINE, reported=True)
+            return self._offline(request.language)
         if self._summarizer is None:
             try:
                 self._summarizer = self._summarizer_factory(self.settings)
@@ -139,6 +136,16 @@ class Resolver:
                 log.warning(str(error), once=True)
                 return Failure(str(error), reported=True)
         return self._summarizer
+
+    def _offline(self, language: str) -> Failure:
+        """Why a digest is missing offline, with the languages the snapshot does have (a common mix-up)."""
+        if language not in self._offline_failures:
+            entries = self.metadata.snapshot.entries.values()
+            have = sorted({code for entry in entries for code in entry.digests})
+            has = f"the snapshot has summaries in {', '.join(have)}" if have else "the snapshot has no summaries"
+            reason = f"no summary in {language!r} in the snapshot or the cache, and `offline` is on ({has})"
+            self._offline_failures[language] = Failure(reason)
+        return self._offline_failures[language]
 
     def _usage_now(self) -> tuple[int, int, int]:
         usage = self._summarizer.usage if self._summarizer is not None else None
@@ -181,7 +188,7 @@ class _Workers:
                 continue
             if resolver.digest_key(request) in resolver.digests:
                 continue
-            summarizer = resolver.summarizer()
+            summarizer = resolver.summarizer(request)
             if isinstance(summarizer, Failure):
                 resolver.failures[request] = summarizer
                 continue

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 
-from tests.conftest import API_KEY, Site, block
+import yaml
+from click.testing import CliRunner
+
+from mkdocs_arxiv_digest.cli import main
+from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
 
 
@@ -292,3 +297,60 @@ def test_arxiv_org_cannot_be_asked_faster_than_its_terms_allow(site: Site) -> No
 
     assert build.returncode == 1
     assert "arxiv_delay must be at least 3.0 s for export.arxiv.org (arXiv's terms of use)" in build.log
+
+
+def test_papers_failing_for_one_reason_are_reported_in_one_line(site: Site, arxiv_api: FakeArxiv) -> None:
+    ids = [f"2403.1658{n}" for n in range(7)]
+    for paper_id in ids:
+        arxiv_api.add(paper_id, f"Paper {paper_id}")
+    with socket.socket() as closed:  # a port nothing listens on: the model server is down
+        closed.bind(("127.0.0.1", 0))
+        site.options.update(base_url=f"http://127.0.0.1:{closed.getsockname()[1]}/v1", retries=0)
+    site.page("index.md", "# Week\n\n" + block(*ids))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    warnings = [line for line in build.log.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1, build.log
+    assert "7 papers: no summary: APIConnectionError" in warnings[0]
+    assert warnings[0].endswith(
+        "— at index.md:4 (2403.16580), index.md:5 (2403.16581), index.md:6 (2403.16582), "
+        "index.md:7 (2403.16583), index.md:8 (2403.16584) and 2 more"
+    )
+
+
+def test_offline_names_the_papers_the_language_and_what_the_snapshot_has(site: Site, arxiv_api: FakeArxiv) -> None:
+    papers = [
+        {"id": paper_id, "version": 1, "title": f"Paper {paper_id}", "authors": ["A. Author"], "published": "2024-03-25",
+         "abstract": "An abstract.", "digests": {lang: {"model": "written-by-hand", "title": "标题", "summary": "一句话。",
+                                                       "abstract": "摘要。"} for lang in ("zh", "ja")}}
+        for paper_id in ("2403.16584", "2403.11894")
+    ]  # fmt: skip
+    (site.root / "snapshot.yml").write_text(yaml.safe_dump({"papers": papers}, allow_unicode=True), encoding="utf-8")
+    site.options.update(snapshot="snapshot.yml", offline=True)  # the default theme sets no language: en
+    site.env = {}
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 1
+    reason = (
+        "no summary in 'en' in the snapshot or the cache, and `offline` is on (the snapshot has summaries in ja, zh)"
+    )
+    assert f"index.md:2: 2403.16584: {reason}" in build.log
+    assert f"index.md:3: 2403.11894: {reason}" in build.log
+    assert arxiv_api.history == []
+
+
+def test_prefetch_says_which_paper_failed_where(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("notes/week.md", "# Week\n\n" + block("2403.16584", "2403.99999"))
+    config = site.write_config()
+
+    with environment(clean_env(OPENAI_API_KEY=API_KEY)):
+        result = CliRunner().invoke(main, ["prefetch", "-f", str(config)])
+
+    assert result.exit_code == 1
+    assert "notes/week.md:5: 2403.99999: arXiv has no paper 2403.99999 (check the identifier)" in result.stderr
+    assert "1/2 papers complete" in result.stdout

@@ -93,3 +93,29 @@ def test_an_edited_snapshot_is_served_at_once(site: Site, arxiv_api: FakeArxiv, 
         html = urllib.request.urlopen(url).read().decode()
         assert read_digest(html).footnotes["fn:2403.16584"][0] == "文本提炼"
         assert len(llm_api.history) == 1
+
+
+def test_serve_starts_before_the_snapshot_exists_and_picks_it_up(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    site.options.update(language="zh", snapshot="papers.yml")  # as the README sets it up: not written yet
+    site.page("index.md", block("2403.16584"))
+
+    with serving(site) as (url, log_path):
+        html = urllib.request.urlopen(url).read().decode()
+        assert read_digest(html).rows[0].title == "Distilling text"
+
+        snapshot = subprocess.run(
+            [sys.executable, "-m", "mkdocs_arxiv_digest", "snapshot"],
+            cwd=site.root, env=clean_env(**site.env), capture_output=True, text=True,
+        )  # fmt: skip
+        assert snapshot.returncode == 0, snapshot.stderr
+        papers = site.root / "papers.yml"
+        time.sleep(1.1)  # a later modification time than the snapshot's own write
+        papers.write_text(papers.read_text().replace("[Simplified Chinese] Distilling text", "文本提炼"))
+
+        def corrected() -> bool:
+            html = urllib.request.urlopen(url).read().decode()
+            return read_digest(html).footnotes["fn:2403.16584"][0] == "文本提炼"
+
+        wait_for(corrected)
+        assert "Traceback" not in log_path.read_text()
