@@ -5,8 +5,13 @@ What the package leaves to us, and arXiv's quirks this module handles:
 - results come back in relevance order, not `id_list` order, and unknown IDs are
   simply absent: results are matched back to the requested IDs;
 - `Search.max_results` defaults to 100 and silently truncates: set to the batch size;
-- the package sets no request timeout and retries immediately, 400s included: we set
-  a timeout, turn its retries off and retry 429/5xx/timeouts ourselves with backoff;
+- the package sets no request timeout and retries immediately, 400s included: each
+  request gets a deadline and a size cap (`http_limits`), the package's retries are
+  off, and we retry 429/5xx/timeouts ourselves with backoff;
+- its parser (lxml, entities unresolved, no network) recovers from broken XML without
+  a word: a cut feed loses entries or fields, and one with a DTD loses the text after
+  each entity reference. arXiv never sends a DTD, so a feed with one is refused, as is
+  a feed that is not well-formed, before the package parses it (`check_feed`);
 - arXiv's terms allow one request every 3 seconds: one client per build, whose own
   delay spaces every request, retries included.
 """
@@ -17,18 +22,23 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from xml.parsers import expat
 
 import arxiv
 import requests
 
-from mkdocs_arxiv_digest.config import DEFAULT_ARXIV_DELAY
-from mkdocs_arxiv_digest.errors import ArxivUnavailableError, DigestError, InvalidIdError, log
+from mkdocs_arxiv_digest.errors import ArxivUnavailableError, InvalidIdError, RefusedReplyError, log
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Paper
 
 BATCH_SIZE = 100
 """IDs per request: arXiv pages results by 100 by default; one page per batch."""
+MAX_FEED_BYTES = 32 * 2**20
+"""Cap on one reply. 100 ordinary entries make ~300 KB; one of a large collaboration's
+papers (3,000 authors) ~150 KB."""
+MAX_FIELD_BYTES = 2**20
+"""Cap on one text or attribute of a feed: arXiv's longest are abstracts of ~2,000
+characters. (Past 10 MB, lxml would drop one without a word.)"""
 
 
 @dataclass
@@ -42,32 +52,40 @@ class Batch:
     """Set when the request failed for good: none of the batch's IDs were answered."""
 
 
-class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout (the `arxiv` package passes none)."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
-
-
-def check_delay(api_url: str, delay: float) -> None:
-    """arXiv's terms ask for 3 s between requests; a mirror or test server may go faster."""
-    host = urlparse(api_url).hostname or ""
-    if delay < DEFAULT_ARXIV_DELAY and (host == "arxiv.org" or host.endswith(".arxiv.org")):
-        raise DigestError(f"arxiv_delay must be at least {DEFAULT_ARXIV_DELAY} s for {host} (arXiv's terms of use)")
-
-
 def make_client(api_url: str, *, timeout: float, delay: float) -> arxiv.Client:
-    """One `arxiv.Client` for a build, pointed at ``api_url``, with a request timeout."""
+    """One `arxiv.Client` for a build, pointed at ``api_url``; each request bounded by ``timeout``."""
+    from mkdocs_arxiv_digest.http_limits import BoundedSession
+
     client = arxiv.Client(page_size=BATCH_SIZE, delay_seconds=delay, num_retries=0)
     client.query_url_format = api_url + "?{}"
     # The package offers no timeout setting; its session is the one place to put it.
-    client._session = _TimeoutSession(timeout)
+    client._session = BoundedSession(timeout, MAX_FEED_BYTES, check=check_feed)
     return client
+
+
+def check_feed(content: bytes) -> None:
+    """Refuse a reply the `arxiv` package should not parse; raise `RefusedReplyError` saying why.
+
+    Expat reads it first, strictly and building nothing: a DTD (entity definitions,
+    external references) is refused at its first byte, before any entity exists, and
+    XML that is not well-formed is refused too. Then no text or attribute may be
+    longer than `MAX_FIELD_BYTES`.
+    """
+
+    def refuse_dtd(*_args: Any) -> None:
+        raise RefusedReplyError("the reply declares a DTD (<!DOCTYPE ...>), which arXiv never sends; refused")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    try:
+        parser.Parse(content, True)
+    except expat.ExpatError as error:
+        # A cut reply is the usual cause: asking again may get it whole.
+        raise RefusedReplyError(f"the reply is not well-formed XML ({error})", retry=True) from None
+    # In well-formed XML `<` only opens markup: no text or attribute is longer than the
+    # longest stretch without one.
+    if max(map(len, content.split(b"<"))) > MAX_FIELD_BYTES:
+        raise RefusedReplyError(f"the reply holds a text or attribute longer than {MAX_FIELD_BYTES} bytes; refused")
 
 
 class ArxivSource:
@@ -93,6 +111,7 @@ class ArxivSource:
             yield self._fetch_batch(unique[start : start + BATCH_SIZE])
 
     def _fetch_batch(self, ids: list[ArxivId]) -> Batch:
+
         search = arxiv.Search(id_list=[str(i) for i in ids], max_results=len(ids))
         for attempt in range(self.retries + 1):
             try:
@@ -104,13 +123,17 @@ class ArxivSource:
                         ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}")
                     )
                 failure = f"HTTP {error.status}"
+            except RefusedReplyError as error:
+                if not error.retry:
+                    return Batch(ids, error=ArxivUnavailableError(f"arXiv: {error}"))
+                failure = str(error)
             except (requests.RequestException, arxiv.ArxivError) as error:
                 failure = type(error).__name__
             else:
                 return _match(ids, results)
             if attempt < self.retries:
                 wait = max(self.client.delay_seconds, 1.0) * 2**attempt
-                log.info(f"arXiv answered {failure}; retrying in {wait:.0f} s ({attempt + 1}/{self.retries})")
+                log.info(f"arXiv: {failure}; retrying in {wait:.0f} s ({attempt + 1}/{self.retries})")
                 self._sleep(wait)
         return Batch(ids, error=ArxivUnavailableError(f"arXiv unavailable ({failure} after {self.retries + 1} tries)"))
 

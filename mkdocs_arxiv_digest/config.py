@@ -65,7 +65,7 @@ class DigestConfig(BlockOptions):
     """Language model requests in flight at once."""
 
     timeout = c.Type((int, float), default=60.0)
-    """Seconds before one arXiv or model request is given up (and retried within bounds)."""
+    """Deadline in seconds for each whole arXiv or model request (connecting, waiting, reading the reply); past it the request is given up and retried within `retries`."""
 
     retries = c.Type(int, default=3)
     """Retries of a failing arXiv or model request (HTTP 429, 5xx, timeouts, invalid replies)."""

@@ -25,6 +25,9 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
 # A YAML body starts a line with `key:` — but `arXiv:2403.16584` and URLs do too.
 _YAML_KEY = re.compile(r"^(?!(?:arxiv|https?)\s*:)[A-Za-z_][\w-]*\s*:(?:\s|$)", re.IGNORECASE)
+# A block needs two levels (the mapping, the `papers:` list); deeper is an error anyway, and
+# PyYAML's composer recurses once per level, so `[[[[...` would exhaust the Python stack.
+_MAX_DEPTH = 8
 
 
 @dataclass
@@ -132,9 +135,8 @@ def _add_id(directive: Directive, text: str, line: int) -> None:
 
 
 def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
-    # BaseLoader keeps every scalar a string: `2403.10010` must not become a float.
     try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        root = _compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = first_line + mark.line if mark else directive.line
@@ -147,6 +149,9 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
     options: dict[str, tuple[Any, int]] = {}
     for key_node, value_node in root.value:
         line = first_line + key_node.start_mark.line
+        if not isinstance(key_node, yaml.ScalarNode):  # `? [language]` or `{a: b}: x`: YAML allows it, we do not
+            directive.problems.append((line, "each key of a YAML arxiv-digest block must be a plain name"))
+            continue
         if key_node.value != "papers":
             if isinstance(value_node, yaml.ScalarNode):
                 options[key_node.value] = (value_node.value, line)
@@ -163,6 +168,31 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
             else:
                 directive.problems.append((item_line, "each entry of `papers:` must be one arXiv identifier"))
     directive.options = _validate_options(options, directive)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The block's YAML as a node graph: nothing is constructed, so tags are inert text.
+
+    BaseLoader keeps every scalar a string (`2403.10010` must not become a float). Aliases
+    stay shared nodes, never expanded copies, and only two levels are read, so an alias
+    bomb costs what its text costs. Nesting is bounded before composing (see `_MAX_DEPTH`).
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.BaseLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise _TooDeepError(event.start_mark.line if event.start_mark else 0)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.compose(text, Loader=yaml.BaseLoader)
+
+
+class _TooDeepError(yaml.YAMLError):
+    def __init__(self, line: int) -> None:
+        super().__init__(f"nested deeper than {_MAX_DEPTH} levels")
+        self.problem = str(self)
+        self.problem_mark = yaml.Mark("", 0, line, 0, "", 0)
 
 
 def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:

@@ -67,5 +67,14 @@ class MissingApiKeyError(SummaryError):
     """No API key in the environment: generation is skipped, the build goes on."""
 
 
+class RefusedReplyError(DigestError):
+    """A reply refused before anything parsed it: too large, or not what its client can read safely."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+        """Whether asking again may help (a cut reply may come whole; a too large one will not shrink)."""
+
+
 class SnapshotError(DigestError):
     """The snapshot file cannot be read."""

@@ -14,12 +14,13 @@ import json
 import os
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 
-from mkdocs_arxiv_digest.errors import MissingApiKeyError, SummaryError, log
+from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError, log
 from mkdocs_arxiv_digest.models import Digest, Paper
 
 PROMPT_VERSION = 1
@@ -27,6 +28,9 @@ PROMPT_VERSION = 1
 API_KEY_VARIABLE = "OPENAI_API_KEY"
 MAX_LENGTH = {"title": 500, "summary": 600, "abstract": 8000}
 """Upper bounds on generated fields, in characters: anything longer is rejected."""
+MAX_REPLY_BYTES = 2**20
+"""Cap on one reply's body. A valid one is a few KB (~60 KB with every character escaped);
+reasoning models' extra fields stay well under it."""
 
 LANGUAGE_NAMES = {
     "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
@@ -59,8 +63,18 @@ def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai
             f"{API_KEY_VARIABLE} is not set, so no summaries or translations were generated; "
             f"set {API_KEY_VARIABLE} (any value for a local server that needs none, such as Ollama)"
         )
-    # The SDK retries 408/409/429/5xx and connection errors with backoff, `retries` times.
-    return openai.OpenAI(api_key=key, base_url=base_url or None, timeout=timeout, max_retries=retries)
+    from mkdocs_arxiv_digest.http_limits import httpx_event_hooks
+
+    # `timeout` is a deadline for each whole request, and replies have a size cap (see
+    # `http_limits`). The SDK's own client, with its defaults (proxies from the
+    # environment among them), gets the hooks that enforce both.
+    http_client = openai.DefaultHttpxClient(event_hooks=httpx_event_hooks(timeout, MAX_REPLY_BYTES))
+    # The SDK retries 408/409/429/5xx, connection errors and timeouts with backoff, `retries` times.
+    client = openai.OpenAI(
+        api_key=key, base_url=base_url or None, timeout=timeout, max_retries=retries, http_client=http_client
+    )
+    weakref.finalize(client, http_client.close)  # as the SDK does for a client it makes itself
+    return client
 
 
 def redact(text: str) -> str:
@@ -122,20 +136,19 @@ class Summarizer:
 
     def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, str]:
         """The reply's text and, if it is unusable as such, why."""
+
         try:
             completion = self._complete(messages, schema)
         except openai.APIError as error:
             raise SummaryError(redact(f"{type(error).__name__}: {error}")) from None
+        except RefusedReplyError as error:
+            raise SummaryError(f"{self.model}: {error}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            # The SDK reads a JSON body with `json.loads` and lets its errors through.
+            self._count(None)
+            return "", f"the reply was not a JSON document ({type(error).__name__})"
         self._count(completion)
-        if not completion.choices:
-            return "", "the reply had no choices"
-        choice = completion.choices[0]
-        content = choice.message.content or ""
-        if choice.message.refusal:
-            return content, f"the model refused: {choice.message.refusal}"
-        if choice.finish_reason == "length":
-            return content, "the reply was cut off (finish_reason: length); keep it shorter"
-        return content, ""
+        return _reply_text(completion)
 
     def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
         create = self.client.chat.completions.create
@@ -156,9 +169,37 @@ class Summarizer:
         usage = getattr(completion, "usage", None)
         with self._lock:
             self.usage.requests += 1
-            if usage is not None:
-                self.usage.prompt_tokens += usage.prompt_tokens or 0
-                self.usage.completion_tokens += usage.completion_tokens or 0
+            self.usage.prompt_tokens += _count_of(getattr(usage, "prompt_tokens", None))
+            self.usage.completion_tokens += _count_of(getattr(usage, "completion_tokens", None))
+
+
+def _reply_text(completion: Any) -> tuple[str, str]:
+    """The text of a completion and, if it is unusable, why.
+
+    The SDK builds its objects from the server's JSON without checking it, so every
+    field may hold anything the server sent (`"content": 12345`, `"choices": null`):
+    each is checked here, and a shape we cannot read is an invalid reply like any other.
+    """
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return "", "the reply had no choices"
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        return "", f"the model refused: {refusal}"
+    if content is None:
+        return "", "the reply had no content"
+    if not isinstance(content, str):
+        return "", f"the reply's content was {type(content).__name__}, not text"
+    if getattr(choices[0], "finish_reason", None) == "length":
+        return content, "the reply was cut off (finish_reason: length); keep it shorter"
+    return content, ""
+
+
+def _count_of(tokens: Any) -> int:
+    """A token count as reported, or 0 if the server reported none or nonsense."""
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0 else 0
 
 
 def _fields(paper: Paper, language: str) -> dict[str, str]:
@@ -196,6 +237,8 @@ def _to_digest(content: str, fields: dict[str, str], *, language: str, model: st
         data = json.loads(content)
     except ValueError as error:
         raise ValueError(f"not valid JSON ({error})") from None
+    except RecursionError:  # `[[[[...`: the decoder gives up on deep nesting this way
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     values: dict[str, str] = {}

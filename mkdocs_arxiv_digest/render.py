@@ -3,17 +3,17 @@
 Pure. Everything from arXiv or a model is untrusted, so every piece of it goes through
 `inline_text`, which leaves no character Markdown or HTML would act on: no tags, no
 links, no footnote or attribute-list syntax, no table pipes, no block syntax at the
-start of a line. Inline math (``$...$``) is kept as TeX when the site renders math.
+start of a line. Inline math (``$...$``) is kept as TeX when the site renders math and
+the TeX passes the allow-list of `tex`; other spans are shown as the text they are.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.models import Row
+from mkdocs_arxiv_digest.tex import safe_tex
 
 SUMMARY_UNAVAILABLE = "Summary unavailable (see the build log)."
 METADATA_UNAVAILABLE = "Metadata unavailable (see the build log)."
@@ -30,7 +30,9 @@ _ENTITIES = {char: f"&#{ord(char)};" for char in "\\`*_{}[]|#~^!$:=+"} | {
 }
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 # pymdownx.arithmatex's inline `$...$` rule (smart_dollar, its default), so that what
-# we keep as math is exactly what arithmatex will take as math.
+# we keep as math is exactly what arithmatex will take as math. (Arithmatex also
+# refuses the STX/ETX placeholders in math; Python-Markdown deletes those from its
+# input, and `safe_tex` refuses every control character.)
 _MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
 # Inside math: a pipe would split a table cell, a backtick open a code span, and
 # brackets/angle brackets are kept out of reach of HTML and links even if a reader
@@ -39,15 +41,11 @@ _TEX = {"|": r"{\vert}", "`": "'", "<": r"{\lt}", ">": r"{\gt}", "&": r"{\&}", "
 # The same characters escaped by a backslash (`\|` is a norm, `\&` an ampersand).
 _TEX_ESCAPED = _TEX | {"|": r"{\Vert}"}
 _TEX_TOKEN = re.compile(r"\\.|.", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One paper as a directive asked for it, with whatever is known about it."""
-
-    requested: ArxivId
-    paper: Paper | None = None
-    digest: Digest | None = None
+# Arithmatex hands math to the page as is, and the browser decodes `&lt;` in it before
+# MathJax reads it; so after the replacements the only `&` left is in `{\&}`, where
+# no reference can follow it, and the TeX MathJax reads is the TeX `safe_tex` checked.
+_REPLACED = re.compile("[" + re.escape("".join(_TEX)) + "]")
+_AMPERSAND = _TEX["&"]
 
 
 def inline_text(text: str, *, math: bool = False) -> str:
@@ -61,8 +59,11 @@ def inline_text(text: str, *, math: bool = False) -> str:
     parts: list[str] = []
     cursor = 0
     for match in _MATH.finditer(text):
+        tex = safe_tex(_markdown_safe_tex(match.group(1)))
+        # A span the allow-list refuses is text, escaped whole: its dollars too, so
+        # arithmatex pairs the remaining ones exactly as `_MATH` did.
         parts.append(_escape(text[cursor : match.start()]))
-        parts.append("$" + "".join(map(_tex_token, _TEX_TOKEN.findall(match.group(1)))) + "$")
+        parts.append(_escape(match.group()) if tex is None else f"${tex}$")
         cursor = match.end()
     parts.append(_escape(text[cursor:]))
     line = "".join(parts)
@@ -122,6 +123,10 @@ def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
     return f"[^{row.requested}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest)
 
 
+def _markdown_safe_tex(tex: str) -> str:
+    return "".join(map(_tex_token, _TEX_TOKEN.findall(tex)))
+
+
 def _tex_token(token: str) -> str:
     if len(token) == 2:  # a backslash and the character it escapes
         return _TEX_ESCAPED.get(token[1], token)
@@ -154,8 +159,8 @@ _ROW_LINE = re.compile(
 _NOTE_LINE = re.compile(rf"\[\^(?P<label>{_LABEL})\]: (?P<text>.+)")
 _LINK_LINE = re.compile(rf"    \[(?P<url>https://arxiv\.org/abs/{_LABEL})\]\((?P=url)\)")
 _TABLE_HEAD = ("| Ref | Title | Summary |", "| --- | --- | --- |")
-_UNSAFE_TEXT = re.compile(r"[<>\[\]`\\{}|*_$]")
-_UNSAFE_TEX = re.compile(r"[<>\[\]`|]")
+# The character references `_escape` and `_guard_line_start` write.
+_REFERENCE = re.compile(r"&(?:#\d+|amp|lt|gt);")
 
 
 def is_digest_markdown(text: str, *, math: bool) -> bool:
@@ -179,13 +184,22 @@ def is_digest_markdown(text: str, *, math: bool) -> bool:
 
 
 def _is_inline(text: str, math: bool) -> bool:
-    """Whether text is what `inline_text` makes: inert, one line, math only as `$...$` TeX."""
+    """Whether text is what `inline_text` makes: inert, one line, math only as allowed `$...$` TeX.
+
+    Math is found exactly as `inline_text` and arithmatex find it (`_MATH`), never by
+    splitting on dollars: arithmatex reads ``\\$`` inside math as an escaped dollar.
+    """
     if not text or not (text[0].isalpha() or text[0] == "&" or (math and text[0] == "$")):
         return False
-    parts = text.split("$") if math else [text]
-    if len(parts) % 2 == 0:
-        return False
-    plain, tex = parts[0::2], parts[1::2]
-    return not any(_UNSAFE_TEXT.search(part) for part in plain) and all(
-        part and part == part.strip() and not _UNSAFE_TEX.search(part) for part in tex
-    )
+    cursor = 0
+    for match in _MATH.finditer(text) if math else ():
+        plain, tex = text[cursor : match.start()], match.group(1)
+        if not _is_plain(plain) or _REPLACED.search(tex.replace(_AMPERSAND, "")) or safe_tex(tex) is None:
+            return False
+        cursor = match.end()
+    return _is_plain(text[cursor:])
+
+
+def _is_plain(text: str) -> bool:
+    # Only the references `_escape` writes may carry the characters it escapes.
+    return "\n" not in text and not _SPECIAL.search(_REFERENCE.sub("", text))

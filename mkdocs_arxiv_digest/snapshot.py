@@ -12,10 +12,30 @@ site can build with no network and no API key. Format::
         abstract: ...
         digests:
           zh: {model: ..., title: ..., summary: ..., abstract: ...}
+
+The file is the person's: writing it must never lose what they wrote.
+
+- `save_snapshot` refuses to write over a file that changed since `load_snapshot`
+  read it (a correction saved while `arxiv-digest snapshot` ran), and writes through
+  a temporary file and a rename, so a full disk or a kill leaves the old file whole,
+  never a cut one that still parses.
+- `Snapshot.add` never replaces what is there: an entry keeps its metadata and its
+  digests, and gains only the languages it lacks (an entry of another version is replaced).
+- When the only change is new papers, they are appended to the text as read, so the
+  person's order, comments and layout stay byte for byte. Any other change rewrites
+  the file in the entries' order, keeping its leading comment; comments elsewhere are
+  lost then (PyYAML keeps none, and editing the text inside an entry is where a
+  hand-rolled YAML writer would go wrong). Either way the text is read back and
+  checked against the entries before it replaces the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +63,26 @@ class SnapshotEntry:
     digests: dict[str, Digest] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What `load_snapshot` found, so that `save_snapshot` can tell whether the file changed since."""
+
+    path: Path
+    """The file read, symlinks resolved."""
+    sha256: str | None
+    """Of the bytes read; None when there was no file."""
+    text: str
+    entries: dict[str, SnapshotEntry]
+    """A copy of the entries as read."""
+
+
 @dataclass
 class Snapshot:
-    """Entries by paper ID (without version)."""
+    """Entries by paper ID (without version), in the file's order."""
 
     entries: dict[str, SnapshotEntry] = field(default_factory=dict)
     header: str = DEFAULT_HEADER
+    _read: _Read | None = field(default=None, repr=False, compare=False)
 
     def paper(self, arxiv_id: ArxivId) -> Paper | None:
         """The pinned paper, if it is the version asked for (any version for an unversioned ID)."""
@@ -63,19 +97,124 @@ class Snapshot:
             return None
         return entry.digests.get(language)
 
-    def add(self, paper: Paper, digest: Digest | None) -> None:
+    def add(self, paper: Paper, digest: Digest | None) -> bool:
+        """Pin ``paper`` and ``digest`` where the snapshot lacks them; return whether anything changed.
+
+        What is there wins: an entry of the same version keeps its metadata and its
+        digests (a person may have corrected them) and gains only missing languages.
+        An entry of another version is replaced, in place.
+        """
         entry = self.entries.get(paper.id)
-        if entry is None or entry.paper != paper:
+        changed = entry is None or entry.paper.version != paper.version
+        if entry is None or changed:
             entry = self.entries[paper.id] = SnapshotEntry(paper)
-        if digest is not None:
+        if digest is not None and digest.language not in entry.digests:
             entry.digests[digest.language] = digest
+            changed = True
+        return changed
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Read a snapshot; a missing file is an empty snapshot, a malformed one an error."""
-    if not path.exists():
-        return Snapshot()
-    text = path.read_text(encoding="utf-8")
+    """Read a snapshot; a missing file is an empty snapshot, a malformed one an error.
+
+    The snapshot remembers what it read, for `save_snapshot`.
+    """
+    location = path.resolve()
+    try:
+        data = location.read_bytes()
+    except FileNotFoundError:
+        return Snapshot(_read=_Read(location, None, "", {}))
+    except OSError as error:
+        raise SnapshotError(f"{path}: cannot read the snapshot ({error})") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SnapshotError(f"{path}: not UTF-8 text ({error})") from error
+    entries = _parse(text, path)
+    read = _Read(location, hashlib.sha256(data).hexdigest(), text, _copy(entries))
+    return Snapshot(entries, header=_leading_comment(text) or DEFAULT_HEADER, _read=read)
+
+
+def save_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write ``snapshot`` to ``path`` whole or not at all; raise `SnapshotError` if it cannot.
+
+    A file that changed since the snapshot was read from it (or that exists, if the
+    snapshot was not read from it) is left as it is: the error says so. Nothing is
+    written when nothing changed.
+    """
+    location = path.resolve()
+    read = snapshot._read if snapshot._read is not None and snapshot._read.path == location else None
+    if read is not None and list(snapshot.entries.items()) == list(read.entries.items()):
+        return
+    text = _text_to_write(snapshot, read, path)
+    temporary = location.with_name(f".{location.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        _write_new(temporary, text.encode("utf-8"), like=location)
+        # Checked at the last moment, so that a correction saved while the site was
+        # resolved (minutes, with a model) is never written over.
+        if _sha256(location) != (read.sha256 if read is not None else None):
+            raise SnapshotError(
+                f"{path} changed since it was read (edited meanwhile?); it was left as it is. "
+                "Re-run `arxiv-digest snapshot` to add the papers to the file as it is now."
+            )
+        os.replace(temporary, location)
+    except OSError as error:
+        raise SnapshotError(f"{path}: could not write the snapshot ({error}); the file is unchanged") from error
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+    _sync_directory(location.parent)
+    data = text.encode("utf-8")
+    snapshot._read = _Read(location, hashlib.sha256(data).hexdigest(), text, _copy(snapshot.entries))
+
+
+def _text_to_write(snapshot: Snapshot, read: _Read | None, path: Path) -> str:
+    """The new file: the text read with the new papers appended, if that is all that changed."""
+    if read is not None and read.text:
+        appended = _appended(read, snapshot)
+        if appended is not None and _parses_to(appended, snapshot, path):
+            return appended
+    newline = "\r\n" if read is not None and "\r\n" in read.text else "\n"
+    papers = [_entry_json(entry) for entry in snapshot.entries.values()]
+    body = yaml.safe_dump({"papers": papers}, allow_unicode=True, sort_keys=False, width=100)
+    text = (snapshot.header.replace("\r\n", "\n") + body).replace("\n", newline)
+    if not _parses_to(text, snapshot, path):  # a bug, not a state of the world
+        raise SnapshotError(f"{path}: the snapshot would not read back as written; nothing was written")
+    return text
+
+
+def _appended(read: _Read, snapshot: Snapshot) -> str | None:
+    """The text read plus the new entries, or None if existing entries changed or the layout does not allow it."""
+    old = read.entries
+    if any(snapshot.entries.get(paper_id) != entry for paper_id, entry in old.items()):
+        return None
+    if list(snapshot.entries)[: len(old)] != list(old):
+        return None
+    root = yaml.compose(read.text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode) or not root.value:
+        return None
+    key, papers = root.value[-1]
+    # New items can go at the end of the file only if the list is a block list closing the file.
+    if key.value != "papers" or not isinstance(papers, yaml.SequenceNode) or papers.flow_style or not papers.value:
+        return None
+    first_item = read.text.splitlines()[papers.value[0].start_mark.line]
+    dash = first_item[: len(first_item) - len(first_item.lstrip(" "))]
+    new = [_entry_json(entry) for paper_id, entry in snapshot.entries.items() if paper_id not in old]
+    items = yaml.safe_dump(new, allow_unicode=True, sort_keys=False, width=100)
+    newline = "\r\n" if "\r\n" in read.text else "\n"
+    lines = [dash + line for line in items.splitlines()]
+    separator = "" if read.text.endswith(("\n", "\r")) else newline
+    return read.text + separator + newline.join(lines) + newline
+
+
+def _parses_to(text: str, snapshot: Snapshot, path: Path) -> bool:
+    try:
+        return list(_parse(text, path).items()) == list(snapshot.entries.items())
+    except SnapshotError:
+        return False
+
+
+def _parse(text: str, path: Path) -> dict[str, SnapshotEntry]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
@@ -83,7 +222,7 @@ def load_snapshot(path: Path) -> Snapshot:
     papers = data.get("papers", []) if isinstance(data, dict) else None
     if not isinstance(papers, list):
         raise SnapshotError(f"{path}: expected a mapping with a `papers:` list")
-    snapshot = Snapshot(header=_leading_comment(text) or DEFAULT_HEADER)
+    entries: dict[str, SnapshotEntry] = {}
     for index, item in enumerate(papers, start=1):
         try:
             paper = Paper.from_json({k: v for k, v in item.items() if k != "digests"})
@@ -93,23 +232,54 @@ def load_snapshot(path: Path) -> Snapshot:
             }
         except (AttributeError, TypeError, ValueError) as error:
             raise SnapshotError(f"{path}: paper #{index} ({_id_of(item)}): {error}") from error
-        snapshot.entries[paper.id] = SnapshotEntry(paper, digests)
-    return snapshot
+        entries[paper.id] = SnapshotEntry(paper, digests)
+    return entries
 
 
-def save_snapshot(snapshot: Snapshot, path: Path) -> None:
-    """Write entries sorted by ID, keeping the file's leading comment."""
-    papers: list[dict[str, Any]] = []
-    for paper_id in sorted(snapshot.entries):
-        entry = snapshot.entries[paper_id]
-        paper = entry.paper.to_json()
-        digests = {
-            language: {key: digest.to_json()[key] for key in _DIGEST_KEYS if digest.to_json()[key]}
-            for language, digest in sorted(entry.digests.items())
-        }
-        papers.append({key: paper[key] for key in _PAPER_KEYS} | {"digests": digests})
-    body = yaml.safe_dump({"papers": papers}, allow_unicode=True, sort_keys=False, width=100)
-    path.write_text(snapshot.header + body, encoding="utf-8")
+def _entry_json(entry: SnapshotEntry) -> dict[str, Any]:
+    paper = entry.paper.to_json()
+    digests = {
+        language: {key: value for key in _DIGEST_KEYS if (value := digest.to_json()[key])}
+        for language, digest in entry.digests.items()
+    }
+    return {key: paper[key] for key in _PAPER_KEYS} | {"digests": digests}
+
+
+def _copy(entries: dict[str, SnapshotEntry]) -> dict[str, SnapshotEntry]:
+    return {paper_id: SnapshotEntry(entry.paper, dict(entry.digests)) for paper_id, entry in entries.items()}
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _write_new(path: Path, data: bytes, *, like: Path) -> None:
+    """Write a new file durably, with the permissions of ``like`` if it exists."""
+    # 0o666 less the umask, as for any new file; not mkstemp's 0o600, which would hide
+    # a committed file from the other users of a shared checkout.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(descriptor, "wb") as file:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, stat.S_IMODE(like.stat().st_mode))
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX; elsewhere the rename is all there is)."""
+    if os.name != "posix":
+        return
+    # The new file is in place by now; failing to make that durable is not worth an error.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def _leading_comment(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,6 +239,44 @@ def test_directive_position() -> None:
             [(3, ["never closed"]), (6, ["'After.'", "not an arXiv identifier"])],
             id="unclosed-fence",
         ),
+        # YAML allows any node as a key; a block's keys are option names.
+        pytest.param(
+            "```arxiv-digest\npapers: [2403.16584]\n? [language]\n: zh\n```\n",
+            [("2403.16584", 2)],
+            [(3, ["key", "plain name"])],
+            id="complex-key-sequence",
+        ),
+        pytest.param(
+            "```arxiv-digest\npapers: [2403.16584]\n? {language: ja}\n: zh\nlanguage: de\n```\n",
+            [("2403.16584", 2)],
+            [(3, ["key", "plain name"])],
+            id="complex-key-mapping",
+        ),
+        pytest.param(
+            "```arxiv-digest\n[language, model]: zh\npapers: [2403.16584]\n```\n",
+            [("2403.16584", 3)],
+            [(2, ["key", "plain name"])],
+            id="flow-sequence-key",
+        ),
+        pytest.param(
+            "```arxiv-digest\npapers: [2403.16584]\n{language: ja}: zh\n```\n",
+            [("2403.16584", 2)],
+            [(3, ["key", "plain name"])],
+            id="flow-mapping-key",
+        ),
+        # PyYAML composes recursively: this deep a nesting would exhaust the stack.
+        pytest.param(
+            "Text.\n\n```arxiv-digest\npapers: " + "[" * 3000 + "]" * 3000 + "\n```\n",
+            [],
+            [(4, ["invalid YAML", "nested deeper than"])],
+            id="deep-flow-nesting",
+        ),
+        pytest.param(
+            "```arxiv-digest\npapers:\n" + "".join("  " * depth + "-\n" for depth in range(12)) + "```\n",
+            [],
+            [(10, ["invalid YAML", "nested deeper than"])],
+            id="deep-block-nesting",
+        ),
     ],
 )
 def test_problems_name_their_line(
@@ -250,6 +289,42 @@ def test_problems_name_their_line(
     for (_, message), (_, fragments) in zip(directive.problems, problems, strict=True):
         for fragment in fragments:
             assert fragment in message
+
+
+def test_an_alias_bomb_is_not_expanded() -> None:
+    # Nine levels of nine aliases: 9**9 identifiers if expanded. Aliases stay shared nodes
+    # and only two levels are read, so each level is one problem, found at once.
+    levels = ["a: &a [" + ", ".join(["2403.16584"] * 9) + "]"]
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    markdown = "```arxiv-digest\n" + "\n".join(levels) + "\npapers: *i\n```\n"
+
+    (directive,) = find_directives(markdown)
+
+    assert directive.ids == []
+    messages = [message for _, message in directive.problems]
+    assert messages[:9] == [f"option {name!r} must be a single value" for name in "abcdefghi"]
+    assert messages[9:] == ["each entry of `papers:` must be one arXiv identifier"] * 9
+
+
+def test_yaml_tags_construct_nothing(tmp_path: Path) -> None:
+    made = tmp_path / "made-by-yaml"
+    markdown = (
+        "```arxiv-digest\n"
+        "papers: [2403.16584]\n"
+        f"language: !!python/object/apply:os.mkdir [{made}]\n"
+        f"model: !!python/object/apply:os.mkdir [{made}]\n"
+        "```\n"
+    )
+
+    (directive,) = find_directives(markdown)
+
+    assert not made.exists()
+    assert [str(arxiv_id) for arxiv_id, _ in directive.ids] == ["2403.16584"]
+    assert directive.problems == [
+        (3, "option 'language' must be a single value"),
+        (4, "option 'model' must be a single value"),
+    ]
 
 
 def test_unknown_option_does_not_stop_known_ones() -> None:

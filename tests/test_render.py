@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import markdown
 import pytest
 
 from mkdocs_arxiv_digest.ids import parse_id
-from mkdocs_arxiv_digest.models import Digest, Paper
-from mkdocs_arxiv_digest.render import Row, inline_text, is_digest_markdown, render_digest
+from mkdocs_arxiv_digest.models import Digest, Paper, Row
+from mkdocs_arxiv_digest.render import inline_text, is_digest_markdown, render_digest
+from mkdocs_arxiv_digest.tex import safe_tex
 from tests.html import Element, parse, read_digest
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -336,5 +338,172 @@ def test_rendered_digests_pass_the_stored_page_check_and_tampering_fails(math: b
         "    `code`",
         "# heading",
         "    $a<b$" if math else "    $a$",
+        "    $\\href{javascript:alert(1)}{x}$",
+        "    Text: javascript&#58;alert(1) with a raw colon",
+        "    Price &amp; value ~~struck~~",
+        TAMPERED_DOLLAR,
     ]:
         assert not is_digest_markdown(rendered + "\n" + tampered, math=math), tampered
+
+
+# Issue 8, finding 3: arithmatex reads `\$` inside math as an escaped dollar, so the math
+# is `x\$b` and what follows it is Markdown, attribute list included.
+TAMPERED_DOLLAR = "    $x\\$b$*here*{: onclick=alert(document.cookie)}$"
+
+
+def test_the_tampered_dollar_row_is_an_attack() -> None:
+    assert "<em onclick=" in to_html("[^2403.16584]: Note\n\n" + TAMPERED_DOLLAR + "\n\n[^2403.16584]")
+
+
+MATH_KEPT = [
+    (r"Costs $O(n \log n)$ time", r"Costs $O(n \log n)$ time"),
+    (r"Reaches $66.4\%$ on GSM8K", r"Reaches $66.4\%$ on GSM8K"),
+    (r"Rate $(1/310)(1^{+1.39}_{-0.59})$", r"Rate $(1/310)(1^{+1.39}_{-0.59})$"),
+    (
+        r"For $\|x\|_2 \le \epsilon$ and $x \in \mathbb{R}^d$",
+        r"For ${\Vert}x{\Vert}_2 \le \epsilon$ and $x \in \mathbb{R}^d$",
+    ),
+    (r"With $\begin{pmatrix}a\\b\end{pmatrix}$", r"With $\begin{pmatrix}a\\b\end{pmatrix}$"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MATH_KEPT)
+def test_ordinary_math_stays_math(text: str, expected: str) -> None:
+    assert inline_text(text, math=True) == expected
+
+
+HOSTILE_TEX = [
+    r"$\href{javascript:alert(document.domain)}{\text{[PDF]}}$",
+    r"$\style{position:fixed;width:100vw;height:100vh}{\href{https://evil.example}{x}}$",
+    r"$\class{md-header}{x}$",
+    r"$\cssId{x}{y}$",
+    r"$\data{x=1}{y}$",
+    r"$\unicode{x41}$",
+    r"$\require{html}$",
+    r"$\def\sqrt#1{#1}$",
+    r"$\begin{array}{c}x\end{array}$",
+    r"$\rule{100vw}{100vh}$",
+    r"$" + "{" * 20 + "x" + "}" * 20 + "$",
+]
+
+
+@pytest.mark.parametrize("span", HOSTILE_TEX)
+def test_math_outside_the_allow_list_is_text(span: str) -> None:
+    text = f"Hostile {span} next to $O(n)$."
+    # The span is escaped as it would be with math off; the math beside it is kept.
+    assert inline_text(text, math=True) == f"Hostile {inline_text(span)} next to $O(n)$."
+    page = parse(to_html(inline_text(text, math=True)))
+    assert [span.text for span in page.iter("span")] == [r"\(O(n)\)"]
+    assert page.text == f"Hostile {span} next to".replace("  ", " ") + " " + r"\(O(n)\)" + " ."
+
+
+@pytest.mark.parametrize("text", [r"$a \&lt; b$", r"$a &lt; b$", r"$\&bsol;href$", r"$a\&amp;b$"])
+def test_math_reaches_mathjax_as_it_was_checked(text: str) -> None:
+    # Arithmatex leaves `&lt;` in math as a reference, which the browser decodes: no `&`
+    # may be followed by a name, so that MathJax reads the very TeX `safe_tex` checked.
+    line = inline_text(text, math=True)
+    (span,) = parse(to_html(line)).iter("span")
+    assert span.children == ["\\(" + line[1:-1] + "\\)"]
+
+
+def test_a_refused_span_leaves_the_other_dollars_paired_as_arithmatex_pairs_them() -> None:
+    text = r"$\url{a}$b$c$ and $\mathrm{ok}$"
+    assert inline_text(text, math=True) == r"&#36;&#92;url&#123;a&#125;&#36;b$c$ and $\mathrm{ok}$"
+    page = parse(to_html(inline_text(text, math=True)))
+    assert [span.text for span in page.iter("span")] == [r"\(c\)", r"\(\mathrm{ok}\)"]
+
+
+# The stored-page check against the renderer, on many strings rich in what Markdown,
+# its extensions and TeX act on. Seeded: the same strings on every run.
+FUZZ_PIECES = [
+    *"$$$\\\\{}{}[]()|*_^~#%&<>:=+!`'\"-. ax1é大",
+    *["  ", "\n", "\t", "\x02", "\\$", "$$", "\\\\", "\\(", "\\)", "\\[", "javascript:", "http://x.y"],
+    *[r"\href", r"\frac", r"\text", r"\style", r"\begin{pmatrix}", r"\end{pmatrix}", r"\vert", r"\&", "{\\lt}"],
+    *[
+        "{: onclick=alert(1)}",
+        "*here*",
+        "*x*{: onclick=alert(1)}",
+        "[^2403.16584]",
+        "](javascript:alert(1))",
+        "<b>",
+        "&lt;",
+        "&#36;",
+        "&amp;",
+    ],
+    *["==m==", "~~s~~", "^^c^^", "++i++", "<!--", "-->", "&#", "&#60;", ";"],
+]
+# Every attribute a digest's elements may carry, and the values it may take.
+DIGEST_ATTRIBUTES = {
+    ("a", "class"): re.compile("footnote-ref|footnote-backref"),
+    ("a", "href"): re.compile(r"https://arxiv\.org/abs/2403\.16584|#fn:2403\.16584|#fnref\d*:2403\.16584"),
+    ("a", "title"): re.compile(r"Jump back to footnote \d+ in the text"),
+    ("div", "class"): re.compile("footnote"),
+    ("li", "id"): re.compile(r"fn:2403\.16584"),
+    ("sup", "id"): re.compile(r"fnref\d*:2403\.16584"),
+    ("span", "class"): re.compile("arithmatex"),
+}
+
+
+def fuzz_text(rng: random.Random) -> str:
+    """A few runs of pieces, about half of them in dollars (so that much of it is kept as math)."""
+    runs = ("".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 4)))
+    return "".join(f"${run}$" if rng.random() < 0.5 else run for run in runs)
+
+
+def mutate(rng: random.Random, text: str) -> str:
+    """``text`` with a few pieces inserted, or a few characters deleted."""
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randint(0, len(text))
+        if rng.random() < 0.7:
+            text = text[:at] + rng.choice(FUZZ_PIECES) + text[at:]
+        else:
+            text = text[:at] + text[at + rng.randint(1, 3) :]
+    return text
+
+
+def assert_inert(html: str, math: bool) -> None:
+    """Only the digest's own elements and attributes; math only as allowed TeX."""
+    page = parse(html)
+    for element in page.iter():
+        assert element.tag in DIGEST_TAGS, html
+        for name, value in element.attrs.items():
+            allowed = DIGEST_ATTRIBUTES.get((element.tag, name))
+            assert allowed and allowed.fullmatch(value or ""), html
+    for span in page.iter("span"):
+        assert math, html
+        (tex,) = span.children  # what MathJax is handed: `\(...\)`, text only
+        assert isinstance(tex, str), html
+        assert tex.startswith("\\(") and tex.endswith("\\)") and safe_tex(tex[2:-2]) is not None, html
+
+
+def block_with(text: str) -> str:
+    """A stored digest block with ``text`` in every place untrusted text goes."""
+    url = "https://arxiv.org/abs/2403.16584"
+    return (
+        "| Ref | Title | Summary |\n| --- | --- | --- |\n"
+        f"| [^2403.16584] | [{text}]({url}) | {text} |\n\n"
+        f"[^2403.16584]: {text}\n\n    [{url}]({url})\n\n    {text}\n"
+    )
+
+
+@pytest.mark.parametrize("math", [True, False])
+def test_fuzz_the_page_check_accepts_only_inert_markdown(math: bool) -> None:
+    rng = random.Random(8)
+    accepted = 0
+    for _ in range(5000):
+        line = inline_text(fuzz_text(rng), math=math)
+        if not line:
+            continue  # blank text: a paper without a title is not rendered as one
+        # Whatever `inline_text` writes, the check accepts (or a cache hit would be refused)...
+        assert is_digest_markdown(block_with(line), math=math), line
+        # ...and whatever else the check accepts renders as inert as the renderer's own.
+        tampered = mutate(rng, line)
+        if is_digest_markdown(block_with(tampered), math=math):
+            accepted += 1
+            assert_inert(to_html(block_with(tampered)), math)
+    assert accepted > 300  # the mutations reach the check's boundary, not only its refusals
+
+
+def test_the_fuzz_alphabet_finds_the_tampered_dollar() -> None:
+    # The finding's string is made of the fuzz's pieces, and the check refuses it.
+    assert not is_digest_markdown(block_with(TAMPERED_DOLLAR.strip()), math=True)

@@ -1,0 +1,254 @@
+"""Bounds on one HTTP request, for the arXiv and the model clients alike: a deadline, a size cap.
+
+Neither `requests` nor the `openai` SDK's httpx client has a deadline for a whole
+request: their timeouts bound each wait on the socket, so a server that sends a byte
+every few seconds keeps a request going for ever. And both read a reply whole before
+anything looks at it, however large. Here each request gets:
+
+- a deadline, `timeout` seconds after it starts. Connecting, sending and each wait for
+  the reply's headers get at most that long; the body is read against the deadline,
+  and a watchdog shuts the connection down the moment it passes, so a read waiting on
+  a trickling server ends then, not one timeout later. Past the deadline the request
+  fails as a timeout of its own client, which retries it within `retries`. (Neither
+  client lets us near the socket before the headers are in: a server that trickles
+  its *headers* is bounded per byte, by `timeout`, not as a whole.)
+- a size cap on the body, counted as it arrives (after decompression for arXiv; the
+  model is asked not to compress): over it, the connection is dropped and the reply
+  refused with `RefusedReplyError` before anything parses it.
+
+This module imports `httpx2` and `requests` at its top; the client factories import it
+when they make a client, so it costs nothing to a build that never needs the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx2
+import requests
+
+from mkdocs_arxiv_digest.errors import RefusedReplyError
+
+_CHUNK = 64 * 1024
+_DEADLINE = "arxiv_digest.deadline"
+"""Key of a request's `Deadline` in the httpx request extensions (httpcore ignores unknown keys)."""
+
+
+class Deadline:
+    """The moment a request is given up: ``seconds`` from now."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+class _Watchdog:
+    """Calls ``shutdown`` at the deadline unless disarmed first; ends a read blocked on the socket."""
+
+    def __init__(self, deadline: Deadline, shutdown: Callable[[], None]) -> None:
+        self._shutdown = shutdown
+        self._armed = True
+        # Disarming and firing exclude each other: a connection whose reply was read
+        # whole goes back to the pool, and must not be shut down there.
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(deadline.remaining(), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._armed:
+                return
+            self._armed = False
+            with contextlib.suppress(OSError, RuntimeError, ValueError):  # already closed or released
+                self._shutdown()
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._armed = False
+        self._timer.cancel()
+
+
+def _bounded(
+    chunks: Iterable[bytes],
+    deadline: Deadline,
+    max_bytes: int,
+    *,
+    errors: tuple[type[Exception], ...],
+    timed_out: Callable[[], Exception],
+) -> Iterator[bytes]:
+    """``chunks`` as they arrive, until the cap or the deadline is passed.
+
+    A read the watchdog ended surfaces as one of the client's ``errors`` (the peer seems
+    to have closed): past the deadline, that is a timeout.
+    """
+    received = 0
+    iterator = iter(chunks)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except errors as error:
+            if deadline.passed():
+                raise timed_out() from error
+            raise
+        received += len(chunk)
+        if received > max_bytes:
+            raise RefusedReplyError(f"the reply is larger than {_size(max_bytes)}; refused")
+        if deadline.passed():
+            raise timed_out()
+        yield chunk
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count} bytes"
+
+
+# -- the model: httpx, through the openai SDK ----------------------------------------
+
+
+def httpx_event_hooks(timeout: float, max_bytes: int) -> Mapping[str, list[Callable[..., Any]]]:
+    """`event_hooks` for the httpx client the openai SDK is given: every request bounded.
+
+    Timeouts raised here are httpx's own, so the SDK retries them within its
+    `max_retries`; `RefusedReplyError` is not an error the SDK knows, so it is not retried.
+    """
+
+    def start(request: httpx2.Request) -> None:
+        # A redirect shares its request's extensions, so the deadline spans every hop;
+        # the SDK's retries are new requests, each with a deadline of its own.
+        request.extensions.setdefault(_DEADLINE, Deadline(timeout))
+        # The cap must count what is parsed: a compressed reply could inflate a
+        # thousandfold after the count.
+        request.headers["accept-encoding"] = "identity"
+
+    def bound(response: httpx2.Response) -> None:
+        request = response.request
+        deadline: Deadline = request.extensions[_DEADLINE]
+        if deadline.passed():
+            raise httpx2.ReadTimeout(f"no reply headers within {timeout:g} s", request=request)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise RefusedReplyError(f"the reply is compressed ({encoding}) though it was asked not to be; refused")
+        assert isinstance(response.stream, httpx2.SyncByteStream)  # the SDK's client is synchronous
+        response.stream = _BoundedStream(response.stream, deadline, max_bytes, _socket_shutdown(response), request)
+
+    return {"request": [start], "response": [bound]}
+
+
+def _socket_shutdown(response: httpx2.Response) -> Callable[[], None] | None:
+    """How to end a blocked read of this reply: shut its socket down (HTTP/1.1 exposes it)."""
+    network_stream = response.extensions.get("network_stream")
+    sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+    if not isinstance(sock, socket.socket):
+        return None
+    return lambda: sock.shutdown(socket.SHUT_RDWR)
+
+
+class _BoundedStream(httpx2.SyncByteStream):
+    """A reply body read against its request's deadline and the size cap."""
+
+    def __init__(
+        self,
+        inner: httpx2.SyncByteStream,
+        deadline: Deadline,
+        max_bytes: int,
+        shutdown: Callable[[], None] | None,
+        request: httpx2.Request,
+    ) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._max_bytes = max_bytes
+        self._shutdown = shutdown
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        watchdog = _Watchdog(self._deadline, self._shutdown) if self._shutdown else None
+        try:
+            yield from _bounded(
+                self._inner,
+                self._deadline,
+                self._max_bytes,
+                errors=(httpx2.TransportError,),
+                timed_out=self._timed_out,
+            )
+        finally:
+            if watchdog is not None:
+                watchdog.disarm()
+
+    def _timed_out(self) -> Exception:
+        return httpx2.ReadTimeout(f"no complete reply within {self._deadline.seconds:g} s", request=self._request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+# -- arXiv: requests, through the arxiv package ----------------------------------------
+
+
+class BoundedSession(requests.Session):
+    """A requests session whose every request is bounded (the `arxiv` package sets no timeout).
+
+    The body is read here, streamed, and handed to the caller as an ordinary read
+    response. ``check(body)`` may refuse a 200 reply before the caller parses it.
+    Redirects are followed here too: requests would read each redirect's body whole,
+    and give each hop a timeout of its own.
+    """
+
+    max_redirects = 5
+
+    def __init__(self, timeout: float, max_bytes: int, check: Callable[[bytes], None] | None = None) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.check = check
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        deadline = Deadline(self.timeout)
+        kwargs.update(stream=True, allow_redirects=False)
+        for _hop in range(self.max_redirects + 1):
+            # Connecting, and each wait for the headers, get what is left of the deadline.
+            kwargs["timeout"] = max(deadline.remaining(), 0.001)
+            response = super().request(method, url, *args, **kwargs)
+            response._content = self._read(response, deadline)
+            if not response.is_redirect:
+                break
+            url = urljoin(response.url, response.headers["location"])
+        else:
+            raise requests.TooManyRedirects(f"more than {self.max_redirects} redirects", response=response)
+        if self.check is not None and response.status_code == requests.codes.ok:
+            self.check(response._content)
+        return response
+
+    def _read(self, response: requests.Response, deadline: Deadline) -> bytes:
+        shutdown = getattr(response.raw, "shutdown", None)  # urllib3 >= 2.3: ends a read from another thread
+        watchdog = _Watchdog(deadline, shutdown) if shutdown is not None else None
+        try:
+            return b"".join(
+                _bounded(
+                    response.iter_content(_CHUNK),
+                    deadline,
+                    self.max_bytes,
+                    errors=(requests.RequestException,),
+                    timed_out=lambda: requests.ReadTimeout(
+                        f"no complete reply within {self.timeout:g} s", response=response
+                    ),
+                )
+            )
+        finally:
+            if watchdog is not None:
+                watchdog.disarm()
+            response.close()

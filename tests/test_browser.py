@@ -1,0 +1,264 @@
+"""Hostile TeX in a real browser: a built site, MathJax 3 served locally, Chromium.
+
+MathJax is the real attack surface of math: `\\href`, `\\style`, `\\class`... are
+harmless strings until MathJax turns them into links and styles. So these tests run the
+real MathJax (from the npm registry, `npm pack mathjax@3`) on a site built with
+arithmatex as the README configures it, and look at what a reader could click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS
+from tests.conftest import Site, block
+from tests.fakes import FakeArxiv
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The MathJax configuration Material for MkDocs documents for arithmatex's generic mode
+# (example_site/docs/javascripts/mathjax.js), without two things: Material's re-typeset
+# on page change, which served from 127.0.0.1 races MathJax's autoloading of the
+# extension `\href` needs and hides the attack by luck of timing; and `ui/safe`, which
+# would hide whether the plugin itself keeps hostile TeX from MathJax.
+MATHJAX_CONFIG = r"""window.MathJax = {
+  tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true, processEnvironments: true },
+  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
+};
+"""
+
+TITLE_MATH = r"$O(n^2)$"
+# Math as abstracts write it: it must still be typeset.
+ORDINARY = [r"$66.4\%$", r"$\mathbb{R}^d$", r"$\tilde{O}(1/\sqrt{T})$", r"$\|x\|_2 \le 1$", r"$p < 0.05$"]
+# The attacks of issue 8: a script link, a link covering the page, the other commands
+# of MathJax's html/unicode extensions, loading code, and redefining a command that
+# ordinary math after it uses.
+HOSTILE = [
+    r"$\href{javascript:alert(document.domain)}{\text{[PDF]}}$",
+    r"$\style{position:fixed;top:0;left:0;width:100vw;height:100vh;z-index:9999}{\href{https://evil.example}{\text{Click}}}$",
+    r"$\class{md-header}{x}\cssId{__proto__}{y}\data{x=1}{z}$",
+    r"$\unicode[Comic Sans MS]{x41}\require{cancel}\mmlToken{mi}[href='javascript:alert(2)']{w}$",
+    r"$\gdef\sqrt#1{\href{javascript:alert(3)}{#1}}$",
+]
+
+
+@pytest.fixture(scope="session")
+def mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MathJax 3's `es5` directory, from the npm registry once, then from pytest's cache."""
+    store = getattr(request.config, "cache", None)  # none under `-p no:cacheprovider`: fetch for this run
+    cache = Path(store.mkdir("mathjax-3")) if store is not None else tmp_path_factory.mktemp("mathjax-3")
+    es5 = cache / "package/es5"
+    if (es5 / "tex-mml-chtml.js").is_file():
+        return es5
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("no npm on this machine: MathJax cannot be fetched (apt-get install npm)")
+    with tempfile.TemporaryDirectory() as download:
+        result = subprocess.run(
+            [npm, "pack", "mathjax@3", "--pack-destination", download],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        tarballs = list(Path(download).glob("mathjax-*.tgz"))
+        if result.returncode != 0 or len(tarballs) != 1:
+            pytest.skip(f"npm could not fetch mathjax@3 ({' '.join(result.stderr.split()[:6])})")
+        with tarfile.open(tarballs[0]) as archive:
+            # Files and directories under package/ only: Debian 12's Python (3.11.2) has no
+            # extraction filter, later ones warn (an error here) without one.
+            members = [
+                member
+                for member in archive.getmembers()
+                if (member.isfile() or member.isdir())
+                and member.name.startswith("package/")
+                and ".." not in member.name.split("/")
+            ]
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(cache, members=members, filter="data")
+            else:
+                archive.extractall(cache, members=members)
+    return es5
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """``directory`` over HTTP on 127.0.0.1; its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def typeset_page(url: str, dialogs: list[str]) -> Iterator[Any]:
+    """Chromium showing ``url`` once MathJax has typeset it; alerts and confirms go to ``dialogs``."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_())
+
+        def record(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", record)
+        page.goto(url)
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+        page.wait_for_load_state("networkidle")  # extensions MathJax autoloads for a command
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def hostile_site(site: Site, arxiv_api: FakeArxiv, mathjax: Path) -> Iterator[str]:
+    """A site with MathJax as the README configures it, whose one paper carries hostile TeX; its URL."""
+    abstract = " and ".join(HOSTILE + ORDINARY) + "."
+    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", abstract)
+    site.config |= {
+        "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
+        "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
+    }
+    site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
+    site.page("javascripts/mathjax.js", MATHJAX_CONFIG)
+    build = site.build("--strict")
+    assert build.returncode == 0, build.log
+    (build.site / "mathjax").symlink_to(mathjax, target_is_directory=True)
+    with serve(build.site) as url:
+        yield url
+
+
+# Elements a reader would meet instead of the page: fixed or absolute boxes covering
+# more than half the viewport.
+COVERING = """() => [...document.querySelectorAll('*')].filter(e => {
+  const style = getComputedStyle(e), box = e.getBoundingClientRect();
+  return ['fixed', 'absolute'].includes(style.position)
+    && box.width * box.height > innerWidth * innerHeight / 2;
+}).map(e => e.outerHTML.slice(0, 200))"""
+CLICK_ALL = """l => l.map(e => {
+  e.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true }));
+  return e.outerHTML.slice(0, 200);
+})"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_hostile_tex_is_inert_under_mathjax(hostile_site: str) -> None:
+    dialogs: list[str] = []
+    with typeset_page(hostile_site, dialogs) as page:
+        spans = page.locator(".arithmatex").count()
+        typeset = page.locator(".arithmatex mjx-container").count()
+        in_table = page.locator("table .arithmatex mjx-container").count()
+        links = page.eval_on_selector_all("mjx-container a, mjx-container [href]", "l => l.map(a => a.outerHTML)")
+        covering = page.evaluate(COVERING)
+        text = page.locator("body").inner_text()
+        # Clicking what an attacker would have us click runs nothing.
+        script_links = page.eval_on_selector_all('[href^="javascript:"]', CLICK_ALL)
+        page.wait_for_timeout(200)
+
+    # Ordinary math is typeset: the title's in the table and the footnote, the
+    # summary's (the fake model quotes the title) likewise, and the abstract's.
+    assert spans == typeset == 4 + len(ORDINARY)
+    assert in_table == 2
+    # Nothing MathJax made is a link, and none of it covers the page.
+    assert script_links == []
+    assert links == []
+    assert covering == []
+    assert dialogs == []
+    # The reader sees the hostile TeX as what it is: text.
+    assert r"$\href{javascript:alert(document.domain)}{\text{[PDF]}}$" in text
+    assert r"$\style{position:fixed;" in text
+
+
+# One at a time: concurrent conversions race MathJax's autoloading of an extension.
+TO_MATHML = """async cases => {
+  const mathml = {};
+  for (const tex of cases) mathml[tex] = await MathJax.tex2mmlPromise(tex);
+  return mathml;
+}"""
+FORBIDDEN_ATTRIBUTES = {"href", "style", "class", "id", "mathcolor", "mathbackground", "fontfamily", "color"}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_every_allowed_command_is_plain_math_in_mathjax(mathjax: Path, tmp_path: Path) -> None:
+    """The allow-list against the real MathJax: each command is known and makes no link, style or id."""
+    (tmp_path / "mathjax").symlink_to(mathjax, target_is_directory=True)
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><script>window.MathJax = {startup: {typeset: false}};</script>"
+        '<script src="mathjax/tex-mml-chtml.js"></script>',
+        encoding="utf-8",
+    )
+    cases = [f"\\{name}{{javascript:a}}{{b}}" for name in sorted(COMMANDS - {"begin", "end"})]
+    cases += [f"\\{symbol}" for symbol in sorted(SYMBOLS)]
+    cases += [f"\\begin{{{name}}}a&b\\\\c&d\\end{{{name}}}" for name in sorted(ENVIRONMENTS)]
+    dialogs: list[str] = []
+    with serve(tmp_path) as url, typeset_page(url, dialogs) as page:
+        mathml: dict[str, str] = page.evaluate(TO_MATHML, cases)
+
+    problems = {}
+    for tex, markup in mathml.items():
+        attributes = set(re.findall(r"\s([\w:-]+)=", markup))
+        made = (attributes & FORBIDDEN_ATTRIBUTES) | {
+            a for a in attributes if a.startswith("data-") and not a.startswith("data-mjx-")
+        }
+        # An unknown command is shown in red (`noundefined`): not harmful, but not math either.
+        if made or re.search(r"<(maction|mglyph|semantics|annotation)", markup):
+            problems[tex] = markup
+    assert sorted(problems) == []
+    assert dialogs == []
+
+
+def readme_mathjax_config() -> str:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```js\n(.*?)```", readme, re.DOTALL)
+    (config,) = [block for block in blocks if "window.MathJax" in block]
+    return config
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_the_readme_mathjax_config_filters_tex_the_plugin_did_not_write(mathjax: Path, tmp_path: Path) -> None:
+    """`ui/safe`, as the README configures it, defuses hostile TeX on a site's own pages."""
+    (tmp_path / "mathjax").symlink_to(mathjax, target_is_directory=True)
+    spans = "".join(f'<p><span class="arithmatex">\\({tex[1:-1]}\\)</span></p>' for tex in [*HOSTILE[:3], TITLE_MATH])
+    (tmp_path / "index.html").write_text(
+        f"<!doctype html><body>{spans}<script>{readme_mathjax_config()}</script>"
+        '<script src="mathjax/tex-mml-chtml.js"></script></body>',
+        encoding="utf-8",
+    )
+    dialogs: list[str] = []
+    with serve(tmp_path) as url, typeset_page(url, dialogs) as page:
+        typeset = page.locator(".arithmatex mjx-container").count()
+        hrefs = page.eval_on_selector_all("mjx-container [href]", "l => l.map(e => e.getAttribute('href'))")
+        marked = page.eval_on_selector_all("mjx-container .md-header, mjx-container [id]", "l => l.length")
+        covering = page.evaluate(COVERING)
+        script_links = page.eval_on_selector_all('[href^="javascript:"]', CLICK_ALL)
+        page.wait_for_timeout(200)
+
+    assert typeset == 4
+    assert script_links == []
+    assert hrefs == ["https://evil.example"] * len(hrefs)  # ui/safe keeps http(s) links: the allow-list does not
+    assert marked == 0
+    assert covering == []
+    assert dialogs == []
