@@ -16,12 +16,13 @@ import re
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError, log
 from mkdocs_arxiv_digest.models import Digest, Paper
+
+if TYPE_CHECKING:
+    import openai  # imported where a model is first asked: a warm build never pays for it
 
 PROMPT_VERSION = 1
 """Bump when the prompt or schema changes: it is part of every digest's cache key."""
@@ -63,6 +64,8 @@ def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai
             f"{API_KEY_VARIABLE} is not set, so no summaries or translations were generated; "
             f"set {API_KEY_VARIABLE} (any value for a local server that needs none, such as Ollama)"
         )
+    import openai
+
     from mkdocs_arxiv_digest.http_limits import httpx_event_hooks
 
     # `timeout` is a deadline for each whole request, and replies have a size cap (see
@@ -136,6 +139,7 @@ class Summarizer:
 
     def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, str]:
         """The reply's text and, if it is unusable as such, why."""
+        import openai
 
         try:
             completion = self._complete(messages, schema)
@@ -151,6 +155,8 @@ class Summarizer:
         return _reply_text(completion)
 
     def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
+        import openai
+
         create = self.client.chat.completions.create
         if self._structured:
             json_schema = {"name": "paper_digest", "strict": True, "schema": schema}

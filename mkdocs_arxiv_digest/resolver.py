@@ -9,6 +9,8 @@ remembered for this build only and retried on the next.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -107,6 +109,9 @@ class Resolver:
             return  # the common case when pages render after the site-wide prefetch
         papers = self.metadata.papers
         to_fetch, stale = self.metadata.take_at_hand(list(pending))
+        if to_fetch and self._summarizer is None and not self.settings.offline:
+            # The model client takes a second to import; let that happen while arXiv answers.
+            threading.Thread(target=importlib.import_module, args=("openai",), name="arxiv-digest-import").start()
         with _Workers(self, progress) as workers:
             workers.submit([request for arxiv_id in pending if arxiv_id in papers for request in pending[arxiv_id]])
             for arxiv_id in self.metadata.fetch(to_fetch, stale):
