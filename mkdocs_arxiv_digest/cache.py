@@ -4,20 +4,25 @@ diskcache (<= 5.6.3) unpickles whatever its database holds (CVE-2025-69872), and
 restores cache directories from elsewhere, so `JsonDisk` refuses pickle both ways: a
 planted pickled row is reported and ignored, never loaded. For the same reason it
 trusts no row's file name and no file in the directory: it reads and deletes only
-regular files inside the cache that carry the names diskcache makes. Rows are written
-in one SQLite transaction each, so a killed build leaves complete rows or none, and
-several builds can share a directory.
+regular files inside the cache that carry the names diskcache makes. Nor does it trust
+diskcache's own `Settings` table, which diskcache obeys as it opens the database: before
+diskcache sees a restored `cache.db`, any setting diskcache does not write itself is
+removed and ours are put back (`_reset_settings`), and a `cache.db` SQLite cannot use is
+moved aside for an empty one. Rows are written in one SQLite transaction each, so a
+killed build leaves complete rows or none, and several builds can share a directory.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +51,22 @@ _KINDS = {
     stat.S_IFCHR: "a device",
     stat.S_IFBLK: "a device",
 }
+# diskcache acts on every row of its `Settings` table as it opens the database, before
+# the settings passed to it count: each key becomes an attribute of the `Cache` (so
+# `_directory` moves the database elsewhere, `close` breaks it), a `disk_*` key an
+# argument of the `Disk`, a `sqlite_*` key a `PRAGMA name = value` formatted unescaped.
+# Ours are diskcache's defaults, given explicitly; the table may hold them, and the
+# counters its triggers keep (integers), in a table of the form diskcache creates.
+SETTINGS: dict[str, Any] = dict(diskcache.DEFAULT_SETTINGS)
+_COUNTERS = tuple(diskcache.core.METADATA)
+_SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
+_DATABASE = diskcache.core.DBNAME
+# SQLite keeps a database's uncommitted or unmerged writes beside it under these names.
+_COMPANIONS = ("-wal", "-shm", "-journal")
+# SQLite's primary result codes for "this file is not a database we can use": a file of
+# something else, a damaged one, and SQL that fails on its schema (a `Settings` view, no
+# `Cache` table). A locked, full, unreadable or unwritable one is raised, not moved aside.
+_UNUSABLE_CODES = {1, 11, 26}  # SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_NOTADB
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -165,6 +186,124 @@ def _kind(mode: int) -> str:
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
+def _open_store(directory: Path) -> diskcache.Cache:
+    """diskcache's store in ``directory``, opened with our settings whatever its database held.
+
+    A `cache.db` (or a file SQLite keeps beside it) that is not a regular file, or that
+    SQLite cannot use, is moved aside, reported, and replaced by an empty cache: it is a
+    cache, so a build that goes on and fetches again is what a user wants, rather than a
+    failure that returns on every build of a CI cache that cannot be overwritten.
+    """
+    database = directory / _DATABASE
+    try:
+        reason = _not_regular(database)
+        if reason is None:
+            problems = _reset_settings(database)
+            if problems:
+                shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
+                log.warning(f"Cache: reset the settings of {database}: it held {shown}")
+    except sqlite3.DatabaseError as error:
+        if not _unusable(error):
+            raise
+        reason = f"SQLite cannot use it ({error})"
+    if reason is not None:
+        aside = _move_aside(database)
+        log.warning(
+            f"Cache: moved {database} aside to {aside.name}: {reason}; the cache starts empty"
+            f" (delete {aside} once you no longer need it)"
+        )
+    return diskcache.Cache(str(directory), disk=JsonDisk, **SETTINGS)
+
+
+def _not_regular(database: Path) -> str | None:
+    """Why ``database`` or a companion SQLite would open is not a regular file, or None.
+
+    SQLite follows a link in place of the database (and writes where it leads), blocks on
+    a FIFO, and fails on a directory or on a link in place of a companion.
+    """
+    for path in (database, *(Path(f"{database}{suffix}") for suffix in _COMPANIONS)):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue  # SQLite creates it
+        if not stat.S_ISREG(mode):
+            return f"{'it' if path == database else path.name} is {_kind(mode)}"
+    return None
+
+
+def _reset_settings(database: Path) -> list[str]:
+    """Rewrite the `Settings` table as diskcache writes it, if it holds anything else; what it held.
+
+    Runs before diskcache opens the database, which applies the table's `sqlite_*` rows
+    to its first connection before any setting passed to it counts. In one transaction,
+    so a build sharing the cache sees the old table or the new one.
+    """
+    with closing(sqlite3.connect(database, timeout=60, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")  # read and rewrite with no build writing in between
+        problems = _settings_problems(db)
+        if problems:
+            found = db.execute("SELECT type, name FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE")
+            for kind, name in found.fetchall():
+                db.execute(f'DROP {kind} "{name}"')  # kind: table, view, index or trigger, from SQLite itself
+            db.execute(_SETTINGS_TABLE)
+            db.executemany("INSERT INTO Settings VALUES (?, ?)", SETTINGS.items())
+            # The counters diskcache's triggers keep, recounted; hits and misses (statistics are off) restart.
+            [(count, size)] = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM Cache").fetchall()
+            counters = {"count": count, "size": size, "hits": 0, "misses": 0}
+            db.executemany("INSERT INTO Settings VALUES (?, ?)", ((key, counters.get(key, 0)) for key in _COUNTERS))
+        db.execute("COMMIT")
+    return problems
+
+
+def _settings_problems(db: sqlite3.Connection) -> list[str]:
+    """What in the `Settings` table diskcache would not have written itself, in words (none: [])."""
+    schema = db.execute("SELECT type, sql FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE").fetchall()
+    if not schema:
+        return []  # a new database: diskcache creates the table
+    if schema != [("table", _SETTINGS_TABLE)]:
+        return ["a Settings table of another form"]
+    problems = []
+    for key, value in db.execute("SELECT key, value FROM Settings"):
+        if key in SETTINGS:
+            if type(value) is not type(SETTINGS[key]) or value != SETTINGS[key]:
+                problems.append(f"{key} = {_shown(value)}")
+        elif key in _COUNTERS:
+            if type(value) is not int:
+                problems.append(f"{key} = {_shown(value)}")
+        else:
+            problems.append(f"an unknown setting {_shown(key)}")
+    return problems
+
+
+def _shown(value: Any) -> str:
+    """A planted key or value as the log shows it: quoted, escaped, and at most 100 characters."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _unusable(error: sqlite3.DatabaseError) -> bool:
+    """Whether ``error`` says the file is not a database we can use (rather than busy, full, ...)."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    if code is None:
+        return "locked" not in str(error)  # diskcache's own test for a busy database
+    return code & 0xFF in _UNUSABLE_CODES
+
+
+def _move_aside(database: Path) -> Path:
+    """Rename ``database`` and its companions to the first free `cache.db.unusable[.N]`; that path.
+
+    Renaming moves a link, never what it points to; a directory moves whole.
+    """
+    for number in itertools.count():
+        aside = database.with_name(f"{database.name}.unusable" + (f".{number}" if number else ""))
+        if not any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", *_COMPANIONS)):
+            break
+    for suffix in ("", *_COMPANIONS):
+        with suppress(FileNotFoundError):  # absent, or another build sharing the cache moved it
+            os.rename(f"{database}{suffix}", f"{aside}{suffix}")
+    return aside
+
+
 class Cache:
     """Paper metadata by ID, digests and rendered pages by content key, as JSON text in `directory`."""
 
@@ -174,7 +313,7 @@ class Cache:
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.directory = path
         self._clock = clock
-        self._store = diskcache.Cache(str(path), disk=JsonDisk)
+        self._store = _open_store(path)
 
     def close(self) -> None:
         self._store.close()

@@ -18,13 +18,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
+import diskcache
 import pytest
 
 from mkdocs_arxiv_digest.cache import MAX_VALUE_BYTES
 from tests.conftest import API_KEY, Build, Site, block, clean_env
-from tests.fakes import FakeArxiv
+from tests.fakes import FakeArxiv, FakeLLM
 
 IDS = [f"2403.{16584 + i}" for i in range(3)]
 VALUE_FILE = "ab/cd/" + "e" * 28 + ".val"  # a name of the form diskcache makes
@@ -245,3 +247,134 @@ def test_a_link_planted_for_a_value_directory_is_not_written_through(
     with sqlite3.connect(site.cache_dir / "cache.db") as db:
         [(written,)] = db.execute("select filename from Cache where mode = 3").fetchall()
     assert (site.cache_dir / written).is_file() and not (site.cache_dir / written.split("/")[0]).is_symlink()
+
+
+# diskcache obeys its own `Settings` table as it opens `cache.db`: each row's key becomes
+# an attribute of its `Cache`, a `disk_*` key an argument, a `sqlite_*` key a PRAGMA.
+PWN = "pwn.db"  # what an injected ATTACH would create, in the test's directory
+TAMPERED_SETTINGS = {
+    "directory": ("INSERT INTO Settings VALUES ('_directory', '{outside}')", "an unknown setting '_directory'"),
+    "attribute": ("INSERT INTO Settings VALUES ('close', 'nothing')", "an unknown setting 'close'"),
+    "disk-argument": ("INSERT INTO Settings VALUES ('disk_unknown', 1)", "an unknown setting 'disk_unknown'"),
+    "pragma-key": (
+        "INSERT INTO Settings VALUES ('sqlite_x = 1; ATTACH DATABASE ''{outside}/" + PWN + "'' AS p; --', 1)",
+        'an unknown setting "sqlite_x = 1; ATTACH',
+    ),
+    "pragma-value": (
+        "UPDATE Settings SET value = 'wal; ATTACH DATABASE ''{outside}/" + PWN + "'' AS p'"
+        " WHERE key = 'sqlite_journal_mode'",
+        'sqlite_journal_mode = "wal; ATTACH',
+    ),
+    "pragma-effect": (
+        "INSERT INTO Settings VALUES ('sqlite_user_version', 4242)",
+        "an unknown setting 'sqlite_user_version'",
+    ),
+    "eviction-policy": (
+        "UPDATE Settings SET value = 'most-recently-planted' WHERE key = 'eviction_policy'",
+        "eviction_policy = 'most-recently-planted'",
+    ),
+    "view": (
+        "DROP TABLE Settings; CREATE VIEW Settings AS SELECT 'sqlite_user_version' AS key, 4242 AS value",
+        "a Settings table of another form",
+    ),
+}
+
+
+def files_outside_the_cache(site: Site) -> set[Path]:
+    """Every path under the test's directory except the cache and the built site."""
+    return {
+        path
+        for path in site.root.rglob("*")
+        if not path.is_relative_to(site.cache_dir) and not path.is_relative_to(site.root / "site")
+    }
+
+
+@pytest.mark.parametrize(("sql", "reported"), TAMPERED_SETTINGS.values(), ids=TAMPERED_SETTINGS.keys())
+def test_a_tampered_settings_table_is_reset_and_the_cache_kept(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, tmp_path: Path, sql: str, reported: str
+) -> None:
+    first_build(site, arxiv_api)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with closing(sqlite3.connect(site.cache_dir / "cache.db")) as db, db:
+        db.executescript(sql.format(outside=outside))
+    before = files_outside_the_cache(site)
+    asked = len(llm_api.requests)
+
+    build = site.build()
+
+    assert f"Cache: reset the settings of {site.cache_dir / 'cache.db'}: it held {reported}" in build.log
+    assert_complete(build)
+    assert len(llm_api.requests) == asked  # the rows were kept: nothing generated again
+    assert files_outside_the_cache(site) == before and not list(outside.iterdir())
+    with closing(sqlite3.connect(site.cache_dir / "cache.db")) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (0,)  # no pragma of the attacker's ran
+        assert db.execute("PRAGMA database_list").fetchall() == [(0, "main", str(site.cache_dir / "cache.db"))]
+        settings = dict(db.execute("SELECT key, value FROM Settings").fetchall())
+    assert settings == diskcache.DEFAULT_SETTINGS | {"count": 7, "size": 0, "hits": 0, "misses": 0}
+
+    again = site.build("--strict")  # the table is diskcache's again: nothing more to say
+
+    assert again.returncode == 0 and "WARNING" not in again.log, again.log
+
+
+def plant_garbage(database: Path, outside: Path) -> None:
+    database.write_bytes(b"not a database, " * 512)
+
+
+def plant_directory(database: Path, outside: Path) -> None:
+    database.unlink()
+    database.mkdir()
+    (database / "what").write_text("a directory where the database goes")
+
+
+def plant_database_symlink(database: Path, outside: Path) -> None:
+    database.rename(outside)  # a database elsewhere, which the cache must not write to
+    database.symlink_to(outside)
+
+
+def plant_database_fifo(database: Path, outside: Path) -> None:
+    database.unlink()
+    os.mkfifo(database)  # opening it for reading blocks until someone writes
+
+
+def plant_wal_symlink(database: Path, outside: Path) -> None:
+    outside.write_bytes(b"")
+    wal = Path(f"{database}-wal")
+    wal.unlink(missing_ok=True)  # left by the first build while a connection of it is open
+    wal.symlink_to(outside)
+
+
+@pytest.mark.parametrize(
+    ("plant", "reason"),
+    [
+        (plant_garbage, "SQLite cannot use it (file is not a database)"),
+        (plant_directory, "it is a directory"),
+        (plant_database_symlink, "it is a symbolic link"),
+        (plant_database_fifo, "it is a FIFO"),
+        (plant_wal_symlink, "cache.db-wal is a symbolic link"),
+    ],
+    ids=["garbage", "directory", "symlink", "fifo", "wal-symlink"],
+)
+def test_a_cache_db_sqlite_cannot_use_is_moved_aside_for_an_empty_one(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path, plant: Callable[[Path, Path], None], reason: str
+) -> None:
+    first_build(site, arxiv_api)
+    database = site.cache_dir / "cache.db"
+    outside = tmp_path / "outside.db"
+    plant(database, outside)
+    kept = outside.read_bytes() if outside.exists() else None
+    before = files_outside_the_cache(site)
+
+    build = build_in_time(site)
+
+    assert (outside.read_bytes() if outside.exists() else None) == kept  # a database elsewhere: not written
+    assert files_outside_the_cache(site) == before
+    assert f"Cache: moved {database} aside to cache.db.unusable: {reason}; the cache starts empty" in build.log
+    assert_complete(build)
+    assert os.path.lexists(site.cache_dir / "cache.db.unusable")  # kept for a look, not deleted
+    assert database.is_file() and not database.is_symlink()
+
+    again = site.build("--strict")
+
+    assert again.returncode == 0 and "WARNING" not in again.log, again.log
