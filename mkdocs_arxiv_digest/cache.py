@@ -1,307 +1,28 @@
-"""The on-disk cache: diskcache with string keys and JSON text values, never pickle.
+"""The cache: paper metadata by ID, digests and rendered pages by content key, as JSON text.
 
-diskcache (<= 5.6.3) unpickles whatever its database holds (CVE-2025-69872), and CI
-restores cache directories from elsewhere, so `JsonDisk` refuses pickle both ways: a
-planted pickled row is reported and ignored, never loaded. For the same reason it
-trusts no row's file name and no file in the directory: it reads and deletes only
-regular files inside the cache that carry the names diskcache makes. Nor does it trust
-diskcache's own `Settings` table, which diskcache obeys as it opens the database: before
-diskcache sees a restored `cache.db`, any setting diskcache does not write itself is
-removed and ours are put back (`_reset_settings`), and a `cache.db` SQLite cannot use is
-moved aside for an empty one. Rows are written in one SQLite transaction each, so a
-killed build leaves complete rows or none, and several builds can share a directory.
+Rows live in a diskcache store opened by `store.open_store`, which refuses pickle and
+every file diskcache did not make. Rows are written in one SQLite transaction each, so
+a killed build leaves complete rows or none, and several builds can share a directory.
+Callers pass how to parse a row kind they own (`get_records`), so this module knows
+papers and digests, not the pages other modules store.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
-import sqlite3
-import stat
 import time
 from collections.abc import Callable, Iterable
-from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-import diskcache
-
-from mkdocs_arxiv_digest.errors import DigestError, log
+from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Digest, Paper, RenderedPage
+from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.store import UnsafeCacheRowError, open_store
 
-# `Disk.filename` names every value file: two levels of two hex digits, then 28 more.
-_SEP = re.escape(os.sep)
-_VALUE_FILE = re.compile(rf"[0-9a-f]{{2}}{_SEP}[0-9a-f]{{2}}{_SEP}[0-9a-f]{{28}}\.val")
-# The largest value is a rendered page. A paper at the length limits (llm.py's
-# MAX_LENGTH for the translation, arXiv's 1,920-character abstract) renders to ~32 KB
-# of JSON in Chinese, ~63 KB if every character needs escaping (measured); 64 MiB is a
-# page of 1,000 papers even then, beyond any reading list, yet small enough to read.
-# A bigger "value" was planted: refused unread.
-MAX_VALUE_BYTES = 64 * 2**20
-# A symlink is refused, not followed; a FIFO must not block the open (Windows has neither flag).
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-_KINDS = {
-    stat.S_IFLNK: "a symbolic link",
-    stat.S_IFDIR: "a directory",
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a device",
-    stat.S_IFBLK: "a device",
-}
-# diskcache acts on every row of its `Settings` table as it opens the database, before
-# the settings passed to it count: each key becomes an attribute of the `Cache` (so
-# `_directory` moves the database elsewhere, `close` breaks it), a `disk_*` key an
-# argument of the `Disk`, a `sqlite_*` key a `PRAGMA name = value` formatted unescaped.
-# Ours are diskcache's defaults, given explicitly; the table may hold them, and the
-# counters its triggers keep (integers), in a table of the form diskcache creates.
-SETTINGS: dict[str, Any] = dict(diskcache.DEFAULT_SETTINGS)
-_COUNTERS = tuple(diskcache.core.METADATA)
-_SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
-_DATABASE = diskcache.core.DBNAME
-# SQLite keeps a database's uncommitted or unmerged writes beside it under these names.
-_COMPANIONS = ("-wal", "-shm", "-journal")
-# SQLite's primary result codes for "this file is not a database we can use": a file of
-# something else, a damaged one, and SQL that fails on its schema (a `Settings` view, no
-# `Cache` table). A locked, full, unreadable or unwritable one is raised, not moved aside.
-_UNUSABLE_CODES = {1, 11, 26}  # SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_NOTADB
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class UnsafeCacheRowError(DigestError):
-    """A cache row that is not plain JSON text (e.g. a pickle planted in the database)."""
-
-
-class JsonDisk(diskcache.Disk):  # type: ignore[misc]
-    """A diskcache `Disk` that stores and loads text only, and reads, writes or deletes no file outside the cache."""
-
-    def put(self, key: Any) -> tuple[Any, bool]:
-        if type(key) is not str:
-            raise TypeError("cache keys are strings")
-        return key, True
-
-    def get(self, key: Any, raw: bool) -> Any:
-        if not raw:
-            raise UnsafeCacheRowError("refusing a pickled cache key")
-        return key
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
-        if type(value) is not str:
-            raise TypeError("cache values are JSON text")
-        return super().store(value, read, key=key)
-
-    def filename(self, key: Any = diskcache.core.UNKNOWN, value: Any = diskcache.core.UNKNOWN) -> tuple[str, str]:
-        """A fresh value file name, with nothing planted where its directories go.
-
-        diskcache's `os.makedirs` follows a symbolic link that stands in for one of its
-        directories and writes the value outside the cache; such a stand-in is ours to
-        remove (unlinking a link never touches its target), and is reported.
-        """
-        filename, full_path = super().filename(key, value)
-        top, sub, _ = filename.split(os.sep)
-        for directory in (top, os.path.join(top, sub)):
-            path = os.path.join(self._directory, directory)
-            try:
-                mode = os.lstat(path).st_mode
-            except FileNotFoundError:
-                break  # makedirs creates it, and what lies below, as real directories
-            if not stat.S_ISDIR(mode):
-                log.warning(
-                    f"Cache: removed {_kind(mode)} {directory!r} from {self._directory}: a value directory goes there"
-                )
-                os.unlink(path)
-                break
-        return filename, full_path
-
-    def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
-        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
-            raise UnsafeCacheRowError(f"refusing a cache row stored in mode {mode} (only text is allowed)")
-        if mode == diskcache.core.MODE_RAW:
-            return super().fetch(mode, filename, value, read)
-        return self._read_text(filename)
-
-    def remove(self, file_path: Any) -> None:
-        """Delete a value file diskcache made here; refuse, and report, any other path.
-
-        Every deletion goes through here: `set` over an old row, `delete`, `clear`, cull,
-        evict, expire. diskcache would delete whatever path a row names, then
-        `os.removedirs` its parents, which climbs past the cache directory.
-        """
-        try:
-            reason = self._refusal(file_path)
-        except OSError:
-            return  # already gone: another build sharing the cache removed it
-        if reason is not None:
-            log.warning(f"Cache: refused to delete {file_path!r} from {self._directory}: {reason}", once=True)
-            return
-        top, sub, _ = file_path.split(os.sep)
-        # Errors suppressed as diskcache does: another build may remove the same file or directory.
-        with suppress(OSError):
-            os.remove(os.path.join(self._directory, file_path))
-            # Only diskcache's two levels of directories, never the cache directory or above.
-            os.rmdir(os.path.join(self._directory, top, sub))
-            os.rmdir(os.path.join(self._directory, top))
-
-    def _refusal(self, filename: Any) -> str | None:
-        """Why ``filename`` is not a regular file that diskcache named in this cache, or None.
-
-        Looks without following links or opening anything; raises OSError when the file
-        or its directories are missing.
-        """
-        if not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
-            return "it is not a name diskcache makes"  # absolute, `..`, or anything else
-        top, sub, _ = filename.split(os.sep)
-        for directory in (top, os.path.join(top, sub)):
-            mode = os.lstat(os.path.join(self._directory, directory)).st_mode
-            if not stat.S_ISDIR(mode):
-                return f"its directory {directory!r} is {_kind(mode)}"
-        mode = os.lstat(os.path.join(self._directory, filename)).st_mode
-        return None if stat.S_ISREG(mode) else f"it is {_kind(mode)}"
-
-    def _read_text(self, filename: Any) -> str:
-        """The text of a value file, at most `MAX_VALUE_BYTES`; UnsafeCacheRowError if it is not one."""
-        reason = self._refusal(filename)
-        if reason is None:
-            # Should the file have become a link or a FIFO since the lstat, it is not followed or waited on.
-            fd = os.open(os.path.join(self._directory, filename), _OPEN_FLAGS)
-            with open(fd, "rb") as reader:
-                status = os.fstat(fd)
-                if not stat.S_ISREG(status.st_mode):
-                    reason = f"it is {_kind(status.st_mode)}"
-                elif status.st_size > MAX_VALUE_BYTES:
-                    reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
-                else:
-                    data = reader.read(MAX_VALUE_BYTES + 1)
-                    if len(data) <= MAX_VALUE_BYTES:  # else it grew since the fstat
-                        return data.decode("utf-8")
-                    reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
-        raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}: {reason}")
-
-
-def _kind(mode: int) -> str:
-    """What a file of this mode is, in words: "a symbolic link", "a FIFO", ..."""
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-
-
-def _open_store(directory: Path) -> diskcache.Cache:
-    """diskcache's store in ``directory``, opened with our settings whatever its database held.
-
-    A `cache.db` (or a file SQLite keeps beside it) that is not a regular file, or that
-    SQLite cannot use, is moved aside, reported, and replaced by an empty cache: it is a
-    cache, so a build that goes on and fetches again is what a user wants, rather than a
-    failure that returns on every build of a CI cache that cannot be overwritten.
-    """
-    database = directory / _DATABASE
-    try:
-        reason = _not_regular(database)
-        if reason is None:
-            problems = _reset_settings(database)
-            if problems:
-                shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
-                log.warning(f"Cache: reset the settings of {database}: it held {shown}")
-    except sqlite3.DatabaseError as error:
-        if not _unusable(error):
-            raise
-        reason = f"SQLite cannot use it ({error})"
-    if reason is not None:
-        aside = _move_aside(database)
-        log.warning(
-            f"Cache: moved {database} aside to {aside.name}: {reason}; the cache starts empty"
-            f" (delete {aside} once you no longer need it)"
-        )
-    return diskcache.Cache(str(directory), disk=JsonDisk, **SETTINGS)
-
-
-def _not_regular(database: Path) -> str | None:
-    """Why ``database`` or a companion SQLite would open is not a regular file, or None.
-
-    SQLite follows a link in place of the database (and writes where it leads), blocks on
-    a FIFO, and fails on a directory or on a link in place of a companion.
-    """
-    for path in (database, *(Path(f"{database}{suffix}") for suffix in _COMPANIONS)):
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            continue  # SQLite creates it
-        if not stat.S_ISREG(mode):
-            return f"{'it' if path == database else path.name} is {_kind(mode)}"
-    return None
-
-
-def _reset_settings(database: Path) -> list[str]:
-    """Rewrite the `Settings` table as diskcache writes it, if it holds anything else; what it held.
-
-    Runs before diskcache opens the database, which applies the table's `sqlite_*` rows
-    to its first connection before any setting passed to it counts. In one transaction,
-    so a build sharing the cache sees the old table or the new one.
-    """
-    with closing(sqlite3.connect(database, timeout=60, isolation_level=None)) as db:
-        db.execute("BEGIN IMMEDIATE")  # read and rewrite with no build writing in between
-        problems = _settings_problems(db)
-        if problems:
-            found = db.execute("SELECT type, name FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE")
-            for kind, name in found.fetchall():
-                db.execute(f'DROP {kind} "{name}"')  # kind: table, view, index or trigger, from SQLite itself
-            db.execute(_SETTINGS_TABLE)
-            db.executemany("INSERT INTO Settings VALUES (?, ?)", SETTINGS.items())
-            # The counters diskcache's triggers keep, recounted; hits and misses (statistics are off) restart.
-            [(count, size)] = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM Cache").fetchall()
-            counters = {"count": count, "size": size, "hits": 0, "misses": 0}
-            db.executemany("INSERT INTO Settings VALUES (?, ?)", ((key, counters.get(key, 0)) for key in _COUNTERS))
-        db.execute("COMMIT")
-    return problems
-
-
-def _settings_problems(db: sqlite3.Connection) -> list[str]:
-    """What in the `Settings` table diskcache would not have written itself, in words (none: [])."""
-    schema = db.execute("SELECT type, sql FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE").fetchall()
-    if not schema:
-        return []  # a new database: diskcache creates the table
-    if schema != [("table", _SETTINGS_TABLE)]:
-        return ["a Settings table of another form"]
-    problems = []
-    for key, value in db.execute("SELECT key, value FROM Settings"):
-        if key in SETTINGS:
-            if type(value) is not type(SETTINGS[key]) or value != SETTINGS[key]:
-                problems.append(f"{key} = {_shown(value)}")
-        elif key in _COUNTERS:
-            if type(value) is not int:
-                problems.append(f"{key} = {_shown(value)}")
-        else:
-            problems.append(f"an unknown setting {_shown(key)}")
-    return problems
-
-
-def _shown(value: Any) -> str:
-    """A planted key or value as the log shows it: quoted, escaped, and at most 100 characters."""
-    text = repr(value)
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
-def _unusable(error: sqlite3.DatabaseError) -> bool:
-    """Whether ``error`` says the file is not a database we can use (rather than busy, full, ...)."""
-    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
-    if code is None:
-        return "locked" not in str(error)  # diskcache's own test for a busy database
-    return code & 0xFF in _UNUSABLE_CODES
-
-
-def _move_aside(database: Path) -> Path:
-    """Rename ``database`` and its companions to the first free `cache.db.unusable[.N]`; that path.
-
-    Renaming moves a link, never what it points to; a directory moves whole.
-    """
-    for number in itertools.count():
-        aside = database.with_name(f"{database.name}.unusable" + (f".{number}" if number else ""))
-        if not any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", *_COMPANIONS)):
-            break
-    for suffix in ("", *_COMPANIONS):
-        with suppress(FileNotFoundError):  # absent, or another build sharing the cache moved it
-            os.rename(f"{database}{suffix}", f"{aside}{suffix}")
-    return aside
 
 
 class Cache:
@@ -313,7 +34,7 @@ class Cache:
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.directory = path
         self._clock = clock
-        self._store = _open_store(path)
+        self._store = open_store(path)
 
     def close(self) -> None:
         self._store.close()
@@ -321,26 +42,19 @@ class Cache:
     def get_papers(self, ids: Iterable[ArxivId]) -> dict[ArxivId, tuple[Paper, float]]:
         """Cached metadata of the IDs (as requested) that have some, with its age in seconds."""
         now = self._clock()
-        return self._get_records(
+        return self.get_records(
             "paper", ids, lambda data: (Paper.from_json(data["paper"]), now - float(data["fetched"]))
         )
 
     def put_paper(self, arxiv_id: ArxivId, paper: Paper) -> None:
-        self._set(f"paper:{arxiv_id}", {"paper": paper.to_json(), "fetched": self._clock()})
+        self.put_record("paper", str(arxiv_id), {"paper": paper.to_json(), "fetched": self._clock()})
 
     def get_digests(self, keys: Iterable[str]) -> dict[str, Digest]:
         """Cached digests by digest key, for the keys that have one."""
-        return self._get_records("digest", keys, Digest.from_json)
+        return self.get_records("digest", keys, Digest.from_json)
 
     def put_digest(self, key: str, digest: Digest) -> None:
-        self._set(f"digest:{key}", digest.to_json())
-
-    def get_pages(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
-        """Rendered pages by page key, for the keys that have one."""
-        return self._get_records("page", keys, RenderedPage.from_json)
-
-    def put_page(self, key: str, page: RenderedPage) -> None:
-        self._set(f"page:{key}", page.to_json())
+        self.put_record("digest", key, digest.to_json())
 
     def stats(self) -> dict[str, int]:
         """Entries by kind and bytes on disk."""
@@ -353,7 +67,7 @@ class Cache:
     def clear(self) -> int:
         return int(self._store.clear())
 
-    def _get_records(self, kind: str, keys: Iterable[K], parse: Callable[[Any], V]) -> dict[K, V]:
+    def get_records(self, kind: str, keys: Iterable[K], parse: Callable[[Any], V]) -> dict[K, V]:
         """The rows of ``kind`` for ``keys``, parsed; a row that does not parse is reported and skipped."""
         wanted = {f"{kind}:{key}": key for key in keys}
         found: dict[K, V] = {}
@@ -394,5 +108,6 @@ class Cache:
                     log.warning(f"Cache: ignored an unreadable row {key!r}; it will be fetched again", once=True)
         return found
 
-    def _set(self, key: str, value: Any) -> None:
-        self._store.set(key, json.dumps(value, ensure_ascii=False, sort_keys=True))
+    def put_record(self, kind: str, key: str, value: Any) -> None:
+        """Store a JSON-able ``value`` as the row of ``kind`` for ``key``."""
+        self._store.set(f"{kind}:{key}", json.dumps(value, ensure_ascii=False, sort_keys=True))

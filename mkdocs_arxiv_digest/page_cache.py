@@ -12,14 +12,57 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.llm import PROMPT_VERSION
-from mkdocs_arxiv_digest.models import DigestRequest, RenderedPage
+from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.render import is_digest_markdown
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page's directives rendered complete, so a warm build need not render them again."""
+
+    blocks: tuple[str, ...]
+    """Each directive's rendered digest, in page order (the page around them is not stored)."""
+    wants: tuple[tuple[str, int | None, str, str], ...]
+    """(ID, version, language, model) of each paper shown, for the build summary."""
+    fetched: float | None
+    """When the page's unversioned papers' metadata was fetched, the earliest (epoch seconds);
+    None if they are all versioned or pinned, and never due a refresh."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blocks": list(self.blocks), "wants": [list(want) for want in self.wants], "fetched": self.fetched}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RenderedPage:
+        """Build from a mapping read off disk; raise ValueError on anything malformed."""
+        blocks = data.get("blocks") if isinstance(data, dict) else None
+        if not isinstance(blocks, list) or not all(isinstance(block, str) for block in blocks):
+            raise ValueError("a rendered page must be a mapping with `blocks` of text")
+        fetched = data.get("fetched")
+        if fetched is not None and not isinstance(fetched, (int, float)):
+            raise ValueError("`fetched` must be a time")
+        wants = data.get("wants")
+        if not isinstance(wants, list) or not all(_is_want(want) for want in wants):
+            raise ValueError("`wants` must be a list of [id, version, language, model]")
+        return cls(tuple(blocks), tuple(tuple(want) for want in wants), fetched)
+
+
+def _is_want(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 4
+        and isinstance(value[0], str)
+        and (value[1] is None or type(value[1]) is int)
+        and isinstance(value[2], str)
+        and isinstance(value[3], str)
+    )
 
 
 class PageCache:
@@ -61,10 +104,10 @@ class PageCache:
     def store(self, key: str, blocks: list[str], requests: Iterable[DigestRequest], fetched: float | None) -> None:
         """Keep a complete page's render (the caller stores nothing degraded)."""
         shown = tuple((*request.id, request.language, request.model) for request in dict.fromkeys(requests))
-        self.cache.put_page(key, RenderedPage(tuple(blocks), shown, fetched))
+        self.cache.put_record("page", key, RenderedPage(tuple(blocks), shown, fetched).to_json())
 
     def _read(self, keys: Iterable[str]) -> dict[str, RenderedPage]:
         """Stored pages whose papers' metadata is not yet due a refresh."""
         oldest = time.time() - self.settings.refresh_days * 86400
-        found = self.cache.get_pages(keys)
+        found = self.cache.get_records("page", keys, RenderedPage.from_json)
         return {key: page for key, page in found.items() if page.fetched is None or page.fetched >= oldest}
