@@ -18,7 +18,9 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest
 from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError, log
+from mkdocs_arxiv_digest.languages import is_english, language_name
 from mkdocs_arxiv_digest.models import Digest, Paper
 
 if TYPE_CHECKING:
@@ -32,23 +34,6 @@ MAX_LENGTH = {"title": 500, "summary": 600, "abstract": 8000}
 MAX_REPLY_BYTES = 2**20
 """Cap on one reply's body. A valid one is a few KB (~60 KB with every character escaped);
 reasoning models' extra fields stay well under it."""
-
-LANGUAGE_NAMES = {
-    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
-    "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch",
-    "pl": "Polish", "pt": "Portuguese", "ru": "Russian", "tr": "Turkish", "uk": "Ukrainian",
-    "vi": "Vietnamese", "zh": "Simplified Chinese", "zh-Hans": "Simplified Chinese",
-    "zh-Hant": "Traditional Chinese", "zh-TW": "Traditional Chinese",
-}  # fmt: skip
-
-
-def is_english(language: str) -> bool:
-    return language.lower().split("-")[0] == "en"
-
-
-def language_name(language: str) -> str:
-    return LANGUAGE_NAMES.get(language, f"the language with code {language!r}")
-
 
 def digest_key(paper: Paper, language: str, model: str) -> str:
     """Cache key of a digest: a hash of everything that changes the generated text."""
@@ -111,8 +96,9 @@ class Summarizer:
         """One request (more only if replies are invalid); raise `SummaryError` on failure."""
         fields = _fields(paper, language)
         schema = _schema(fields)
+        instructions = _instructions(language, schema)
         base = [
-            {"role": "system", "content": _instructions(language, schema)},
+            {"role": "system", "content": instructions},
             {
                 "role": "user",
                 "content": json.dumps({"title": paper.title, "abstract": paper.abstract}, ensure_ascii=False),
@@ -124,7 +110,7 @@ class Summarizer:
             content, problem = self._ask(messages, schema)
             if not problem:
                 try:
-                    return _to_digest(content, fields, language=language, model=self.model)
+                    return _to_digest(content, fields, paper, language, self.model, instructions)
                 except ValueError as error:
                     problem = str(error)
             messages = [
@@ -237,8 +223,10 @@ def _instructions(language: str, schema: dict[str, Any]) -> str:
     )
 
 
-def _to_digest(content: str, fields: dict[str, str], *, language: str, model: str) -> Digest:
-    """Validate a reply; raise ValueError saying what is wrong with it."""
+def _to_digest(
+    content: str, fields: dict[str, str], paper: Paper, language: str, model: str, instructions: str
+) -> Digest:
+    """Validate a reply, its form and then its text (`checks`); raise ValueError saying what is wrong."""
     try:
         data = json.loads(content)
     except ValueError as error:
@@ -255,4 +243,7 @@ def _to_digest(content: str, fields: dict[str, str], *, language: str, model: st
         if len(value) > MAX_LENGTH[field]:
             raise ValueError(f"`{field}` is longer than {MAX_LENGTH[field]} characters")
         values[field] = " ".join(value.split())
-    return Digest(language=language, model=model, **values)
+    problems = check_digest(paper.title, paper.abstract, values, language, instructions=instructions)
+    if problems:
+        raise ValueError("; ".join(map(str, problems)))
+    return Digest(language=language, model=model, checked=CHECKS_VERSION, **values)

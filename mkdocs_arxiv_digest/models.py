@@ -72,6 +72,8 @@ class Digest:
     """Translated title; empty when `language` is English."""
     abstract: str = ""
     """Translated abstract; empty when `language` is English."""
+    checked: int = 0
+    """The `checks.CHECKS_VERSION` that accepted it; 0 for text never checked (older caches, snapshots)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +89,14 @@ class Digest:
             summary=_text(data, "summary", required=True),
             title=_text(data, "title"),
             abstract=_text(data, "abstract"),
+            checked=_version(data.get("checked", 0)),
         )
+
+
+def _version(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError("`checked` must be a version number")
+    return value
 
 
 class DigestRequest(NamedTuple):

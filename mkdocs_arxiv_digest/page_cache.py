@@ -17,6 +17,7 @@ from typing import Any
 
 from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.checks import CHECKS_VERSION
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.llm import PROMPT_VERSION
@@ -82,7 +83,7 @@ class PageCache:
     def key(self, markdown: str, math: bool) -> str:
         """Cache key of a page's render: a hash of everything that shapes it."""
         settings = self.settings
-        parts = [__version__, str(PROMPT_VERSION), settings.language, settings.model, str(math)]
+        parts = [__version__, str(PROMPT_VERSION), str(CHECKS_VERSION), settings.language, settings.model, str(math)]
         parts += [self.snapshot_hash, markdown]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mkdocs_arxiv_digest.checks import is_translated_title
 from mkdocs_arxiv_digest.models import Row
 from mkdocs_arxiv_digest.tex import safe_tex
 
@@ -114,7 +115,9 @@ def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
     if paper is None:
         paragraphs = [title, link, summary]
     else:
-        translated = [inline_text(digest.title, math=math)] if digest and digest.title else []
+        # A "translation" that is the original (a name, say) is shown once.
+        shown = digest is not None and is_translated_title(paper.title, digest.title)
+        translated = [inline_text(digest.title, math=math)] if digest and shown else []
         paragraphs = [*translated, title, link, summary]
         abstracts = [digest.abstract] if digest and digest.abstract else []
         abstracts += [paper.abstract] if paper.abstract else []
@@ -143,8 +146,9 @@ def _escape(text: str) -> str:
 
 def _guard_line_start(line: str) -> str:
     # A leading `-`, `1.`, `>`... would start a list, quote or heading in a footnote
-    # paragraph; a reference for the first character is inert.
-    if line and not line[0].isalpha() and not line.startswith("&"):
+    # paragraph; a reference for the first character is inert. Block syntax is ASCII:
+    # `《` or `「` opening a Chinese or Japanese title is left as written.
+    if line and line[0].isascii() and not line[0].isalpha() and not line.startswith("&"):
         return f"&#{ord(line[0])};{line[1:]}"
     return line
 
@@ -189,7 +193,8 @@ def _is_inline(text: str, math: bool) -> bool:
     Math is found exactly as `inline_text` and arithmatex find it (`_MATH`), never by
     splitting on dollars: arithmatex reads ``\\$`` inside math as an escaped dollar.
     """
-    if not text or not (text[0].isalpha() or text[0] == "&" or (math and text[0] == "$")):
+    first = text[:1]
+    if not first or not (first.isalpha() or not first.isascii() or first == "&" or (math and first == "$")):
         return False
     cursor = 0
     for match in _MATH.finditer(text) if math else ():

@@ -9,6 +9,7 @@ remembered for this build only and retried on the next.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 import time
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
@@ -119,16 +121,32 @@ class Resolver:
 
     def load_digests(self, requests: list[DigestRequest]) -> None:
         """Digests of ``requests`` (whose papers are known) from the snapshot or the cache — never the network."""
-        missing: list[str] = []
+        missing: dict[str, DigestRequest] = {}
         for request in requests:
             key = self.digest_key(request)
             if key not in self.digests:
                 pinned = self.metadata.snapshot.digest(self.metadata.papers[request.id], request.language)
                 if pinned is not None:
-                    self.digests[key] = pinned
+                    self.digests[key] = pinned  # a person's text: not second-guessed
                 else:
-                    missing.append(key)
-        self.digests.update(self.cache.get_digests(missing))
+                    missing[key] = request
+        for key, digest in self.cache.get_digests(missing).items():
+            checked = self._checked(digest, self.metadata.papers[missing[key].id])
+            if checked is not None:
+                if checked is not digest:
+                    self.cache.put_digest(key, checked)  # checked once, then trusted
+                self.digests[key] = checked
+
+    def _checked(self, digest: Digest, paper: Paper) -> Digest | None:
+        """A cached digest the current checks accept (stored before them: checked now), else None."""
+        if digest.checked >= CHECKS_VERSION:
+            return digest
+        reply = {"title": digest.title, "summary": digest.summary, "abstract": digest.abstract}
+        problems = check_digest(paper.title, paper.abstract, {k: v for k, v in reply.items() if v}, digest.language)
+        if problems:
+            log.info(f"{paper.id}: the cached {digest.language} digest fails the checks ({problems[0]}); asking again")
+            return None
+        return dataclasses.replace(digest, checked=CHECKS_VERSION)
 
     def summarizer(self, request: DigestRequest) -> Summarizer | Failure:
         """The build's summarizer, made on first need, or why ``request`` cannot have one."""

@@ -32,6 +32,7 @@ The file is the person's: writing it must never lose what they wrote.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -109,7 +110,8 @@ class Snapshot:
         if entry is None or changed:
             entry = self.entries[paper.id] = SnapshotEntry(paper)
         if digest is not None and digest.language not in entry.digests:
-            entry.digests[digest.language] = digest
+            # Pinned text is a person's to correct: it is not marked as checked.
+            entry.digests[digest.language] = dataclasses.replace(digest, checked=0)
             changed = True
         return changed
 

@@ -265,16 +265,33 @@ HOSTILE_FEEDS = {
 }
 
 
+# What the fake model writes, per language (by the name the prompt uses): text that
+# passes the reply checks (right script, plausible length, a summary that is not the
+# title), derived from the paper so that every paper's text differs.
+ANSWERS = {
+    "Chinese (Simplified)": ("《{title}》的中文标题", "本文研究了《{title}》中的问题，并提出了一种新的方法。", "这是摘要的中文译文。"),
+    "Japanese": ("「{title}」の日本語タイトル", "この論文は「{title}」の問題を研究し、新しい方法を提案する。", "これは要旨の日本語訳です。"),
+    "German": (
+        "Deutscher Titel: {title}",
+        "Diese Arbeit über {title} stellt eine neue Methode vor und zeigt, dass sie funktioniert.",
+        "Dies ist die deutsche Übersetzung der Zusammenfassung. ",
+    ),
+}
+ENGLISH_SUMMARY = "This work on {title} contributes a new method and shows that it works."
+_MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
+
+
 def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
     """What the fake model writes: derived from the input, so every paper's text differs."""
-    title = paper["title"]
+    title, abstract = paper["title"], paper["abstract"]
     if language == "English":
-        return {"summary": f"In one sentence: {title}."}
-    return {
-        "title": f"[{language}] {title}",
-        "summary": f"[{language}] one-sentence summary of {title}.",
-        "abstract": f"[{language}] {paper['abstract']}",
-    }
+        return {"summary": ENGLISH_SUMMARY.format(title=title)}
+    title_form, summary_form, sentence = ANSWERS[language]
+    # As long as a translation would be, keeping the abstract's math.
+    translation = sentence * max(1, len(abstract) // len(sentence) // 2)
+    math = " ".join(match.group() for match in _MATH.finditer(abstract))
+    answer = {"title": title_form.format(title=title), "summary": summary_form.format(title=title)}
+    return answer | ({"abstract": (translation + " " + math).strip()} if abstract else {})
 
 
 class FakeLLM(_Server):

@@ -29,14 +29,14 @@ def test_fourteen_papers_become_fourteen_rows_and_footnotes(site: Site, arxiv_ap
     assert [row.title_href for row in digest.rows] == [f"https://arxiv.org/abs/{i}" for i in FOURTEEN]
     assert [row.ref for row in digest.rows] == [str(n) for n in range(1, 15)]
     assert [row.ref_href for row in digest.rows] == [f"#fn:{i}" for i in FOURTEEN]
-    assert digest.rows[3].summary == "[Simplified Chinese] one-sentence summary of Paper number 3 about things."
+    assert digest.rows[3].summary == "本文研究了《Paper number 3 about things》中的问题，并提出了一种新的方法。"
     assert len(digest.footnotes) == 14
     assert digest.footnotes["fn:2403.16587"] == [
-        "[Simplified Chinese] Paper number 3 about things",
+        "《Paper number 3 about things》的中文标题",
         "Paper number 3 about things",
         "https://arxiv.org/abs/2403.16587",
-        "[Simplified Chinese] one-sentence summary of Paper number 3 about things.",
-        "[Simplified Chinese] We study thing 3. It works.",
+        "本文研究了《Paper number 3 about things》中的问题，并提出了一种新的方法。",
+        "这是摘要的中文译文。",
         "We study thing 3. It works. ↩",
     ]
     assert len(arxiv_api.history) == 1
@@ -110,7 +110,7 @@ def test_yaml_block_overrides_the_language(site: Site, arxiv_api: FakeArxiv) -> 
     build = site.build("--strict")
 
     assert build.returncode == 0, build.log
-    assert build.digest().footnotes["fn:2403.16584"][:2] == ["[Japanese] Distilling text", "Distilling text"]
+    assert build.digest().footnotes["fn:2403.16584"][:2] == ["「Distilling text」の日本語タイトル", "Distilling text"]
 
 
 def test_english_site_has_no_translation_lines(site: Site, arxiv_api: FakeArxiv) -> None:
@@ -121,11 +121,11 @@ def test_english_site_has_no_translation_lines(site: Site, arxiv_api: FakeArxiv)
 
     assert build.returncode == 0, build.log
     digest = build.digest()
-    assert digest.rows[0].summary == "In one sentence: Distilling text."
+    assert digest.rows[0].summary == "This work on Distilling text contributes a new method and shows that it works."
     assert digest.footnotes["fn:2403.16584"] == [
         "Distilling text",
         "https://arxiv.org/abs/2403.16584",
-        "In one sentence: Distilling text.",
+        "This work on Distilling text contributes a new method and shows that it works.",
         "We distill. ↩",
     ]
 
@@ -138,7 +138,7 @@ def test_theme_language_is_the_default(site: Site, arxiv_api: FakeArxiv) -> None
     build = site.build()
 
     assert build.returncode == 0, build.log
-    assert build.digest().rows[0].summary == "[German] one-sentence summary of Distilling text."
+    assert build.digest().rows[0].summary == "Diese Arbeit über Distilling text stellt eine neue Methode vor und zeigt, dass sie funktioniert."
 
 
 def test_a_directive_shown_in_a_longer_fence_stays_literal(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -203,10 +203,11 @@ def test_hostile_text_from_arxiv_and_the_model_is_inert(site: Site, arxiv_api: F
     arxiv_api.add("2403.11894", "Second paper", "Fine.")
 
     def answer(paper: dict[str, str], language: str) -> dict[str, str]:
+        chinese = " 这是一段足够长的中文文字，让回复通过语言检查，而其中的标记仍然必须保持无害。" * 2
         return {
-            "title": "[^2403.11894]: " + HOSTILE,
-            "summary": "| broken | cell " + HOSTILE,
-            "abstract": "> quote\n\n- item\n\n[^2403.11894]: hijacked " + HOSTILE,
+            "title": "[^2403.11894]: " + HOSTILE + chinese,
+            "summary": "| broken | cell " + HOSTILE + " 本文提出了一种新的方法，并在多个任务上验证了它的效果。" * 3,
+            "abstract": "> quote\n\n- item\n\n[^2403.11894]: hijacked " + HOSTILE + chinese,
         }
 
     llm_api.answer = answer

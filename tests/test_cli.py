@@ -57,11 +57,11 @@ def test_render_prints_the_digest_markdown(tmp_path: Path, arxiv_api: FakeArxiv,
         "| Ref | Title | Summary |",
         "| --- | --- | --- |",
         "| [^2403.16584] | [Distilling &#124; text](https://arxiv.org/abs/2403.16584) "
-        "| &#91;Simplified Chinese&#93; one-sentence summary of Distilling &#124; text. |",
+        "| 本文研究了《Distilling &#124; text》中的问题，并提出了一种新的方法。 |",
         "| [^2403.11894] | [Explainable](https://arxiv.org/abs/2403.11894) "
-        "| &#91;Simplified Chinese&#93; one-sentence summary of Explainable. |",
+        "| 本文研究了《Explainable》中的问题，并提出了一种新的方法。 |",
     ]
-    assert "[^2403.11894]: &#91;Simplified Chinese&#93; Explainable\n\n    Explainable\n" in result.stdout
+    assert "[^2403.11894]: 《Explainable》的中文标题\n\n    Explainable\n" in result.stdout
     assert (tmp_path / ".cache/plugin/arxiv-digest/cache.db").exists()
 
     again = run(tmp_path, "render", "2403.16584", "arXiv:2403.11894", "-l", "zh", "--offline", key=False)
@@ -93,12 +93,12 @@ def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api:
     assert len(llm_api.history) == 2
     data = yaml.safe_load((site.root / "papers.yml").read_text(encoding="utf-8"))
     assert [paper["id"] for paper in data["papers"]] == ["2403.16584", "2403.11894"]  # the site's order
-    assert data["papers"][1]["digests"]["zh"]["title"] == "[Simplified Chinese] Explainable"
+    assert data["papers"][1]["digests"]["zh"]["title"] == "《Explainable》的中文标题"
 
     # A person corrects a translation; the cache is gone; there is no network and no key.
     text = (site.root / "papers.yml").read_text(encoding="utf-8")
     (site.root / "papers.yml").write_text(
-        text.replace("[Simplified Chinese] Explainable", "可解释性"), encoding="utf-8"
+        text.replace("《Explainable》的中文标题", "可解释性"), encoding="utf-8"
     )
     cleared = run(site.root, "cache", "clear")
     # 2 papers, 2 digests, and the page as `prefetch` rendered it (so the next build is warm).
@@ -114,8 +114,8 @@ def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api:
     digest = build.digest()
     assert digest.footnotes["fn:2403.11894"][0] == "可解释性"
     assert [row.summary for row in digest.rows] == [
-        "[Simplified Chinese] one-sentence summary of Distilling text.",
-        "[Simplified Chinese] one-sentence summary of Explainable.",
+        "本文研究了《Distilling text》中的问题，并提出了一种新的方法。",
+        "本文研究了《Explainable》中的问题，并提出了一种新的方法。",
     ]
 
 

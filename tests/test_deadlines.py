@@ -50,7 +50,7 @@ def test_a_trickling_model_is_given_up_at_the_deadline(site: Site, arxiv_api: Fa
 
     assert build.returncode == 0, build.log
     assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
-    assert [row.summary for row in build.digest().rows] == [UNAVAILABLE, "In one sentence: Explainable."]
+    assert [row.summary for row in build.digest().rows] == [UNAVAILABLE, "This work on Explainable contributes a new method and shows that it works."]
     assert len(llm_api.history) == 3
 
 
@@ -218,7 +218,7 @@ def test_a_completion_of_the_wrong_shape_is_an_invalid_reply(
     )
     assert [row.summary for row in build.digest().rows] == [
         UNAVAILABLE,
-        "[Simplified Chinese] one-sentence summary of Explainable.",
+        "本文研究了《Explainable》中的问题，并提出了一种新的方法。",
     ]
     feedback = [request["messages"][-1]["content"] for request in llm_api.requests[6:]]
     assert [text.split(": ", 1)[1] for text in feedback] == [

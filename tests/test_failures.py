@@ -47,7 +47,7 @@ def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: 
     assert "index.md:4: 2403.99999: arXiv has no paper 2403.99999" in build.log
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
-        ("Distilling text", "In one sentence: Distilling text."),
+        ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
         ("2403.99999", "Metadata unavailable (see the build log)."),
     ]
     assert arxiv_api.queries == [["2403.16584", "2403.99999"]]
@@ -66,12 +66,12 @@ def test_title_zero_and_empty_abstract_are_rendered(site: Site, arxiv_api: FakeA
     assert build.returncode == 0, build.log
     digest = build.digest()
     assert [row.title for row in digest.rows] == ["0", "No abstract here"]
-    assert digest.footnotes["fn:2104.12255"][:2] == ["[Simplified Chinese] 0", "0"]
+    assert digest.footnotes["fn:2104.12255"][:2] == ["《0》的中文标题", "0"]
     assert digest.footnotes["fn:2403.16584"] == [
-        "[Simplified Chinese] No abstract here",
+        "《No abstract here》的中文标题",
         "No abstract here",
         "https://arxiv.org/abs/2403.16584",
-        "[Simplified Chinese] one-sentence summary of No abstract here. ↩",
+        "本文研究了《No abstract here》中的问题，并提出了一种新的方法。 ↩",
     ]
 
 
@@ -122,7 +122,7 @@ def test_arxiv_down_serves_stale_metadata_or_a_placeholder(site: Site, arxiv_api
     assert "index.md:3: 2403.11894: arXiv unavailable (HTTP 503 after 2 tries)" in build.log
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
-        ("Distilling text", "In one sentence: Distilling text."),
+        ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
         ("2403.11894", "Metadata unavailable (see the build log)."),
     ]
     assert len(llm_api.history) == 1
@@ -185,7 +185,7 @@ def test_server_without_json_schema_gets_json_object(site: Site, arxiv_api: Fake
     formats = [request["response_format"]["type"] for request in llm_api.requests]
     assert formats == ["json_schema", "json_object", "json_object"]
     assert "JSON schema" in llm_api.requests[1]["messages"][0]["content"]
-    assert build.digest().rows[1].summary == "[Simplified Chinese] one-sentence summary of Explainable."
+    assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
 
 
 def test_invalid_replies_are_retried_with_the_problem_fed_back(
@@ -204,7 +204,7 @@ def test_invalid_replies_are_retried_with_the_problem_fed_back(
     assert "not valid JSON" in feedback[0]
     assert "`summary` must be a non-empty string" in feedback[1]
     assert "the model refused" in feedback[2]
-    assert build.digest().rows[0].summary == "[Simplified Chinese] one-sentence summary of Distilling text."
+    assert build.digest().rows[0].summary == "本文研究了《Distilling text》中的问题，并提出了一种新的方法。"
 
 
 def test_one_failing_paper_does_not_affect_the_others(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -214,7 +214,9 @@ def test_one_failing_paper_does_not_affect_the_others(site: Site, arxiv_api: Fak
     site.options.update(retries=1)
 
     def answer(paper: dict[str, str], language: str) -> dict[str, str]:
-        return {"summary": "x" * 5000} if paper["title"] == "Explainable" else {"summary": f"About {paper['title']}."}
+        if paper["title"] == "Explainable":
+            return {"summary": "x" * 5000}
+        return {"summary": f"This paper is about {paper['title']} and what it adds."}
 
     llm_api.answer = answer
     site.page("index.md", "# Week\n\n" + block("2403.16584", "2403.11894", "2403.09891"))
@@ -225,20 +227,20 @@ def test_one_failing_paper_does_not_affect_the_others(site: Site, arxiv_api: Fak
     assert "index.md:5: 2403.11894: no summary: no valid reply from gpt-4.1-mini after 2 tries" in build.log
     assert "longer than 600 characters" in build.log
     assert [row.summary for row in build.digest().rows] == [
-        "About Distilling text.",
+        "This paper is about Distilling text and what it adds.",
         "Summary unavailable (see the build log).",
-        "About Fisher masks.",
+        "This paper is about Fisher masks and what it adds.",
     ]
     assert len([key for key in cached_rows(site) if key.startswith("digest:")]) == 2
 
-    llm_api.answer = lambda paper, language: {"summary": f"Now about {paper['title']}."}
+    llm_api.answer = lambda paper, language: {"summary": f"Now this paper is about {paper['title']} and what it adds."}
     rebuild = site.build("--strict")
 
     assert rebuild.returncode == 0, rebuild.log
     assert [row.summary for row in rebuild.digest().rows] == [
-        "About Distilling text.",
-        "Now about Explainable.",
-        "About Fisher masks.",
+        "This paper is about Distilling text and what it adds.",
+        "Now this paper is about Explainable and what it adds.",
+        "This paper is about Fisher masks and what it adds.",
     ]
 
 
@@ -269,7 +271,7 @@ def test_a_slow_model_times_out_and_degrades(site: Site, arxiv_api: FakeArxiv, l
     assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
     assert [row.summary for row in build.digest().rows] == [
         "Summary unavailable (see the build log).",
-        "In one sentence: Explainable.",
+        "This work on Explainable contributes a new method and shows that it works.",
     ]
 
 

@@ -87,7 +87,7 @@ def test_an_edited_snapshot_is_served_at_once(site: Site, arxiv_api: FakeArxiv, 
 
     with serving(site) as (url, log_path):
         papers = site.root / "papers.yml"
-        papers.write_text(papers.read_text().replace("[Simplified Chinese] Distilling text", "文本提炼"))
+        papers.write_text(papers.read_text().replace("《Distilling text》的中文标题", "文本提炼"))
         wait_for(lambda: rebuilt(log_path))
 
         html = urllib.request.urlopen(url).read().decode()
@@ -111,7 +111,7 @@ def test_serve_starts_before_the_snapshot_exists_and_picks_it_up(site: Site, arx
         assert snapshot.returncode == 0, snapshot.stderr
         papers = site.root / "papers.yml"
         time.sleep(1.1)  # a later modification time than the snapshot's own write
-        papers.write_text(papers.read_text().replace("[Simplified Chinese] Distilling text", "文本提炼"))
+        papers.write_text(papers.read_text().replace("《Distilling text》的中文标题", "文本提炼"))
 
         def corrected() -> bool:
             html = urllib.request.urlopen(url).read().decode()
