@@ -496,6 +496,11 @@ def _lost_math(original: str, translated: str) -> str | None:
     return None
 
 
+def max_length_ratio(language: str) -> float:
+    """The longest plausible translation into ``language``, in characters per character of English."""
+    return _length_ratios(language)[1]
+
+
 def _length_ratios(language: str) -> tuple[float, float]:
     target = languages.script(language)
     key = "Hani" if target in {"Hans", "Hant", "Hani"} else target

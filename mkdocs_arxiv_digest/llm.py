@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -18,9 +19,10 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest
-from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError, log
-from mkdocs_arxiv_digest.languages import is_english, language_name
+from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest, max_length_ratio
+from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError
+from mkdocs_arxiv_digest.languages import is_english, language_name, script
+from mkdocs_arxiv_digest.model_server import ModelServer, no_retry_for_refusals
 from mkdocs_arxiv_digest.models import Digest, Paper
 
 if TYPE_CHECKING:
@@ -31,9 +33,15 @@ PROMPT_VERSION = 1
 API_KEY_VARIABLE = "OPENAI_API_KEY"
 MAX_LENGTH = {"title": 500, "summary": 600, "abstract": 8000}
 """Upper bounds on generated fields, in characters: anything longer is rejected."""
+TOKENS_PER_CHARACTER_LATIN = 0.75
+TOKENS_PER_CHARACTER_OTHER = 2.5
+"""Tokens per character of a reply, at most (about twice what SmolLM2's tokenizer was measured at)."""
+REPLY_OVERHEAD = 40
+"""Characters (and tokens) a reply spends on JSON around each field."""
 MAX_REPLY_BYTES = 2**20
 """Cap on one reply's body. A valid one is a few KB (~60 KB with every character escaped);
 reasoning models' extra fields stay well under it."""
+
 
 def digest_key(paper: Paper, language: str, model: str) -> str:
     """Cache key of a digest: a hash of everything that changes the generated text."""
@@ -56,7 +64,9 @@ def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai
     # `timeout` is a deadline for each whole request, and replies have a size cap (see
     # `http_limits`). The SDK's own client, with its defaults (proxies from the
     # environment among them), gets the hooks that enforce both.
-    http_client = openai.DefaultHttpxClient(event_hooks=httpx_event_hooks(timeout, MAX_REPLY_BYTES))
+    hooks = dict(httpx_event_hooks(timeout, MAX_REPLY_BYTES))
+    hooks["response"] = [*hooks["response"], no_retry_for_refusals]
+    http_client = openai.DefaultHttpxClient(event_hooks=hooks)
     # The SDK retries 408/409/429/5xx, connection errors and timeouts with backoff, `retries` times.
     client = openai.OpenAI(
         api_key=key, base_url=base_url or None, timeout=timeout, max_retries=retries, http_client=http_client
@@ -78,6 +88,8 @@ class Usage:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    rejected_tokens: int = 0
+    """Prompt and completion tokens of replies that were rejected (invalid, cut off, failing the checks)."""
 
 
 class Summarizer:
@@ -89,8 +101,8 @@ class Summarizer:
         self.retries = retries
         """Extra attempts after an invalid reply (HTTP-level retries are the SDK's)."""
         self.usage = Usage()
+        self.server = ModelServer(client)
         self._lock = threading.Lock()
-        self._structured = True  # until the server rejects json_schema once
 
     def summarize(self, paper: Paper, language: str) -> Digest:
         """One request (more only if replies are invalid); raise `SummaryError` on failure."""
@@ -106,13 +118,16 @@ class Summarizer:
         ]
         messages = base
         problem = ""
+        limit = max_tokens(paper, fields, language)
         for _attempt in range(self.retries + 1):
-            content, problem = self._ask(messages, schema)
+            content, problem, tokens = self._ask(messages, schema, limit)
             if not problem:
                 try:
                     return _to_digest(content, fields, paper, language, self.model, instructions)
                 except ValueError as error:
                     problem = str(error)
+            with self._lock:
+                self.usage.rejected_tokens += tokens
             messages = [
                 *base,
                 {"role": "assistant", "content": content or ""},
@@ -123,46 +138,34 @@ class Summarizer:
             ]
         raise SummaryError(f"no valid reply from {self.model} after {self.retries + 1} tries: {problem}")
 
-    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, str]:
-        """The reply's text and, if it is unusable as such, why."""
+    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any], limit: int) -> tuple[str, str, int]:
+        """The reply's text, why it is unusable as such (or ""), and the tokens it cost."""
         import openai
 
         try:
-            completion = self._complete(messages, schema)
+            completion = self.server.complete(self.model, messages, schema, limit)
         except openai.APIError as error:
-            raise SummaryError(redact(f"{type(error).__name__}: {error}")) from None
+            # The server's address, never the key: a wrong `base_url` is the usual cause.
+            raise SummaryError(redact(f"{type(error).__name__} from {self.server.name}: {error}")) from None
         except RefusedReplyError as error:
-            raise SummaryError(f"{self.model}: {error}") from None
+            raise SummaryError(f"{self.server.name}: {error}") from None
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             # The SDK reads a JSON body with `json.loads` and lets its errors through.
             self._count(None)
-            return "", f"the reply was not a JSON document ({type(error).__name__})"
-        self._count(completion)
-        return _reply_text(completion)
+            return "", f"the reply was not a JSON document ({type(error).__name__})", 0
+        tokens = self._count(completion)
+        return (*_reply_text(completion), tokens)
 
-    def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
-        import openai
-
-        create = self.client.chat.completions.create
-        if self._structured:
-            json_schema = {"name": "paper_digest", "strict": True, "schema": schema}
-            try:
-                return create(
-                    model=self.model,
-                    messages=messages,
-                    response_format={"type": "json_schema", "json_schema": json_schema},
-                )  # type: ignore[call-overload]
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
-                log.info(redact(f"The model server rejected json_schema ({error.status_code}); using json_object"))
-                self._structured = False
-        return create(model=self.model, messages=messages, response_format={"type": "json_object"})  # type: ignore[call-overload]
-
-    def _count(self, completion: Any) -> None:
+    def _count(self, completion: Any) -> int:
+        """Add a reply to the usage; return its tokens."""
         usage = getattr(completion, "usage", None)
+        prompt = _count_of(getattr(usage, "prompt_tokens", None))
+        generated = _count_of(getattr(usage, "completion_tokens", None))
         with self._lock:
             self.usage.requests += 1
-            self.usage.prompt_tokens += _count_of(getattr(usage, "prompt_tokens", None))
-            self.usage.completion_tokens += _count_of(getattr(usage, "completion_tokens", None))
+            self.usage.prompt_tokens += prompt
+            self.usage.completion_tokens += generated
+        return prompt + generated
 
 
 def _reply_text(completion: Any) -> tuple[str, str]:
@@ -207,6 +210,27 @@ def _fields(paper: Paper, language: str) -> dict[str, str]:
 def _schema(fields: dict[str, str]) -> dict[str, Any]:
     properties = {name: {"type": "string", "description": text} for name, text in fields.items()}
     return {"type": "object", "properties": properties, "required": list(fields), "additionalProperties": False}
+
+
+def max_tokens(paper: Paper, fields: dict[str, str], language: str) -> int:
+    """The most tokens an acceptable reply can take: a bound on every request.
+
+    A small local model can run away (5,389 tokens in 382 s was seen) and a paid API bills
+    the whole reply, so each request asks for no more than the longest reply the checks
+    would accept: the summary at its cap, the title and abstract at the longest plausible
+    translation of theirs, in the tokens per character of the target script with an
+    English-centric tokenizer (SmolLM2's, measured: Chinese 1.5, Japanese 1.7, Korean 2.0,
+    Russian 0.75, German 0.36 tokens per character), rounded up.
+    """
+    latin = script(language) == "Latn"
+    per_character = TOKENS_PER_CHARACTER_LATIN if latin else TOKENS_PER_CHARACTER_OTHER
+    lengths = {
+        "summary": MAX_LENGTH["summary"],
+        "title": min(MAX_LENGTH["title"], 3 * len(paper.title) + 40),
+        "abstract": min(MAX_LENGTH["abstract"], int(max_length_ratio(language) * len(paper.abstract)) + 200),
+    }
+    characters = sum(lengths[field] + REPLY_OVERHEAD for field in fields)
+    return math.ceil(characters * per_character) + REPLY_OVERHEAD
 
 
 def _instructions(language: str, schema: dict[str, Any]) -> str:

@@ -90,7 +90,11 @@ class Pipeline:
         complete = {request for request, ok in shown.items() if ok}
         generated = len(complete & self.resolver.generated)
         usage = self.resolver.usage()
-        tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens" if usage else ""
+        tokens = ""
+        if usage is not None:
+            tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
+            if usage.rejected_tokens:
+                tokens += f", {usage.rejected_tokens} of them on rejected replies"
         return (
             f"{len(shown)} papers: {len(complete) - generated} cached, {generated} generated, "
             f"{len(shown) - len(complete)} failed; {self.resolver.metadata.requests} arXiv requests{tokens}"

@@ -60,7 +60,7 @@ class Resolver:
         self.failures: dict[DigestRequest, Failure] = {}
         self.generated: set[DigestRequest] = set()
         self._keys: dict[DigestRequest, str] = {}
-        self._usage_at_start: tuple[int, int, int] = (0, 0, 0)
+        self._usage_at_start: tuple[int, ...] = (0, 0, 0, 0)
         self._offline_failures: dict[str, Failure] = {}
 
     def begin_build(self, snapshot: Snapshot | None = None) -> None:
@@ -170,9 +170,9 @@ class Resolver:
             self._offline_failures[language] = Failure(reason)
         return self._offline_failures[language]
 
-    def _usage_now(self) -> tuple[int, int, int]:
+    def _usage_now(self) -> tuple[int, ...]:
         usage = self._summarizer.usage if self._summarizer is not None else None
-        return (usage.requests, usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0, 0)
+        return dataclasses.astuple(usage) if usage else (0, 0, 0, 0)
 
 
 class _Workers:

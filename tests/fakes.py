@@ -269,8 +269,16 @@ HOSTILE_FEEDS = {
 # passes the reply checks (right script, plausible length, a summary that is not the
 # title), derived from the paper so that every paper's text differs.
 ANSWERS = {
-    "Chinese (Simplified)": ("《{title}》的中文标题", "本文研究了《{title}》中的问题，并提出了一种新的方法。", "这是摘要的中文译文。"),
-    "Japanese": ("「{title}」の日本語タイトル", "この論文は「{title}」の問題を研究し、新しい方法を提案する。", "これは要旨の日本語訳です。"),
+    "Chinese (Simplified)": (
+        "《{title}》的中文标题",
+        "本文研究了《{title}》中的问题，并提出了一种新的方法。",
+        "这是摘要的中文译文。",
+    ),
+    "Japanese": (
+        "「{title}」の日本語タイトル",
+        "この論文は「{title}」の問題を研究し、新しい方法を提案する。",
+        "これは要旨の日本語訳です。",
+    ),
     "German": (
         "Deutscher Titel: {title}",
         "Diese Arbeit über {title} stellt eine neue Methode vor und zeigt, dass sie funktioniert.",
@@ -294,12 +302,50 @@ def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
     return answer | ({"abstract": (translation + " " + math).strip()} if abstract else {})
 
 
+def _format(body: dict[str, Any]) -> str:
+    response_format = body.get("response_format")
+    if response_format is None:
+        return "prompt"
+    return str(response_format["type"]) + ("+schema" if "schema" in response_format else "")
+
+
+# What real servers answer a request they cannot take (status, error object), recorded
+# from them (llama-cpp-python 0.3, DeepSeek's and OpenAI's documented errors): the
+# plugin must recognise each by what it says, whatever the status.
+_LLAMA_CPP_PYTHON = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+)
+REFUSALS: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None]] = {
+    "openai": lambda body: None,
+    "llama-cpp-python": lambda body: (
+        (500, {"message": _LLAMA_CPP_PYTHON, "type": "internal_server_error"})
+        if _format(body) == "json_schema" else None
+    ),
+    "deepseek": lambda body: (
+        (400, {"message": "This response_format type is unavailable now", "type": "invalid_request_error"})
+        if _format(body) == "json_schema" else None
+    ),
+    "no-response-format": lambda body: (
+        (422, {"message": f"unsupported field: response_format ({_format(body)})", "type": "invalid_request_error"})
+        if _format(body) != "prompt" else None
+    ),
+    "reasoning": lambda body: (
+        (400, {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+               "Use 'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens"})
+        if "max_tokens" in body else None
+    ),
+}  # fmt: skip
+
+
 class FakeLLM(_Server):
     """An OpenAI-compatible Chat Completions endpoint (``/v1/chat/completions``)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.reject_json_schema = False
+        self.kind = "openai"
+        """Which real server's refusals to imitate (`REFUSALS`): what it says to a request it cannot take."""
         self.answer: Callable[[dict[str, str], str], dict[str, Any]] = default_answer
 
     @property
@@ -320,9 +366,9 @@ class FakeLLM(_Server):
         if behaviour == "echo-key":  # some servers quote the key they were given
             key = self.history[-1]["headers"].get("authorization", "")
             return 401, "application/json", json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}})
-        if self.reject_json_schema and body["response_format"]["type"] == "json_schema":
-            error = {"message": "response_format json_schema is not supported", "type": "invalid_request_error"}
-            return 400, "application/json", json.dumps({"error": error})
+        refused = REFUSALS[self.kind](body)
+        if refused is not None:
+            return refused[0], "application/json", json.dumps({"error": refused[1]})
         system, user = body["messages"][0]["content"], body["messages"][1]["content"]
         language = re.search(r"Write in (.+?)\. ", system).group(1)  # type: ignore[union-attr]
         answer = self.answer(json.loads(user), language)
@@ -334,6 +380,8 @@ class FakeLLM(_Server):
             content = json.dumps({k: v for k, v in answer.items() if k != "summary"})
         elif behaviour == "truncated":
             content, finish = content[:10], "length"  # type: ignore[index]
+        elif behaviour == "runaway":  # a small model repeating itself until the token limit stops it
+            content, finish = '{"summary": "' + "and so on " * body.get("max_tokens", 10_000), "length"
         elif behaviour == "refusal":
             content, refusal = None, "I can't help with that."
         elif behaviour == "deep-json":
@@ -347,6 +395,12 @@ class FakeLLM(_Server):
         if behaviour == "choices-not-a-list":
             choices = "none today"
         usage: Any = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        if behaviour == "runaway":
+            usage = {
+                "prompt_tokens": 100,
+                "completion_tokens": body["max_tokens"],
+                "total_tokens": 100 + body["max_tokens"],
+            }
         if behaviour == "usage-text":
             usage = {"prompt_tokens": "many", "completion_tokens": None, "total_tokens": [1]}
         completion = {

@@ -6,12 +6,13 @@ import json
 import socket
 import sqlite3
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from mkdocs_arxiv_digest.cli import main
 from tests.conftest import API_KEY, Site, block, clean_env, environment
-from tests.fakes import FakeArxiv, FakeLLM
+from tests.fakes import FakeArxiv, FakeLLM, _format
 
 
 def cached_rows(site: Site) -> dict[str, object]:
@@ -172,20 +173,116 @@ def test_missing_api_key_degrades_with_one_warning(site: Site, arxiv_api: FakeAr
     assert len(llm_api.history) == 2
 
 
-def test_server_without_json_schema_gets_json_object(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+@pytest.mark.parametrize(
+    ("kind", "formats", "refusal"),
+    [
+        # llama-cpp-python refuses json_schema with HTTP 500: asked once, not retried as a fault.
+        ("llama-cpp-python", ["json_schema", "json_object+schema", "json_object+schema"], "json_schema (500)"),
+        ("deepseek", ["json_schema", "json_object+schema", "json_object+schema"], "json_schema (400)"),
+        ("no-response-format", ["json_schema", "json_object+schema", "json_object", "prompt", "prompt"], "(422)"),
+    ],
+)
+def test_each_server_gets_the_strongest_format_it_accepts(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, kind: str, formats: list[str], refusal: str
+) -> None:
     arxiv_api.add("2403.16584", "Distilling text")
     arxiv_api.add("2403.11894", "Explainable")
-    llm_api.reject_json_schema = True
+    llm_api.kind = kind
     site.options.update(language="zh", concurrency=1)
     site.page("index.md", block("2403.16584", "2403.11894"))
 
     build = site.build("--strict")
 
     assert build.returncode == 0, build.log
-    formats = [request["response_format"]["type"] for request in llm_api.requests]
-    assert formats == ["json_schema", "json_object", "json_object"]
-    assert "JSON schema" in llm_api.requests[1]["messages"][0]["content"]
+    assert [_format(request) for request in llm_api.requests] == formats  # learnt once for the build
+    assert f"{llm_api.base_url} refused {refusal}" in build.log or f"refused json_object+schema {refusal}" in build.log
+    assert all("JSON schema" in request["messages"][0]["content"] for request in llm_api.requests)
     assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
+
+
+def test_a_reasoning_model_gets_max_completion_tokens(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    llm_api.kind = "reasoning"
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    first, second = llm_api.requests
+    assert "max_tokens" in first and "max_completion_tokens" in second
+    assert second["max_completion_tokens"] == first["max_tokens"]
+
+
+def test_every_request_is_bounded_and_a_runaway_reply_is_rejected(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill text. " * 40)
+    llm_api.script = ["runaway", "runaway"]
+    site.options.update(language="zh", retries=1)
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    limits = [request["max_tokens"] for request in llm_api.requests]
+    assert len(limits) == 2 and limits[0] == limits[1]
+    # The longest reply the checks accept: summary, title and a translation of 1.1 x the abstract.
+    assert 1000 < limits[0] < 6000
+    assert "index.md:2: 2403.16584: no summary: no valid reply from gpt-4.1-mini after 2 tries: " in build.log
+    assert "the reply was cut off (finish_reason: length)" in build.log
+    assert f"{2 * (100 + limits[0])} of them on rejected replies" in build.log
+    assert not any(key.startswith("digest:") for key in cached_rows(site))
+
+
+def test_a_reply_in_the_wrong_language_is_fed_back_then_degrades_and_is_not_cached(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill text with language models. " * 8)
+    english = {"title": "Distilling text", "summary": "We distill text with a new method.",
+               "abstract": "We distill text with language models. " * 8}  # fmt: skip
+    llm_api.answer = lambda paper, language: english
+    site.options.update(language="zh", retries=1)
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 1
+    assert (
+        "index.md:2: 2403.16584: no summary: no valid reply from gpt-4.1-mini after 2 tries: "
+        "title is the original, not translated into Chinese (Simplified); "
+        "summary is in English, expected Chinese (Simplified); abstract is in English, expected Chinese (Simplified)"
+    ) in build.log
+    feedback = llm_api.requests[1]["messages"][-1]["content"]
+    assert feedback.startswith("That reply was invalid: title is the original, not translated into Chinese")
+    assert build.digest().rows[0].summary == "Summary unavailable (see the build log)."
+    assert not any(key.startswith("digest:") for key in cached_rows(site))
+
+
+def test_a_cached_digest_from_before_the_checks_is_checked_when_read(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    arxiv_api.add("2403.11894", "Explainable", "We explain.")
+    site.options["language"] = "zh"
+    site.page("index.md", block("2403.16584", "2403.11894"))
+    assert site.build("--strict").returncode == 0
+    # As an older version cached them: no `checked`, and one in English (a small model's reply).
+    with sqlite3.connect(site.cache_dir / "cache.db") as db:
+        rows = list(db.execute("select key, value from Cache where key like 'digest:%'"))
+        for key, value in rows:
+            digest = json.loads(value)
+            del digest["checked"]
+            if digest["title"] == "《Explainable》的中文标题":
+                digest["summary"] = "We explain things in a new way."
+            db.execute("update Cache set value = ? where key = ?", (json.dumps(digest), key))
+        db.execute("delete from Cache where key like 'page:%'")
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert len(llm_api.history) == 3  # only the failing one asked again
+    assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
+    assert all(value["checked"] == 1 for key, value in cached_rows(site).items() if key.startswith("digest:"))  # type: ignore[index]
 
 
 def test_invalid_replies_are_retried_with_the_problem_fed_back(
