@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mkdocs_arxiv_digest import languages
+from mkdocs_arxiv_digest.tex import MATH_SPAN
 
 CHECKS_VERSION = 1
 """Bump when a check accepts less than before: digests stored by an older version are
@@ -166,7 +167,6 @@ _LATIN_WORD = re.compile(rf"[{_LATIN_LETTERS}\d]+(?:['’][{_LATIN_LETTERS}]+)*"
 # Latin words separated by nothing but ASCII spaces, digits and punctuation.
 _LATIN_RUN = re.compile(rf"{_LATIN_WORD.pattern}(?:[\s!-@\[-`{{-~]+{_LATIN_WORD.pattern})*")
 # pymdownx.arithmatex's inline `$...$` (as in render.py): what the site shows as math.
-_MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
 _NOT_MATH_CONTENT = re.compile(r"[\s$\\{}]+")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNITS = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
@@ -489,7 +489,7 @@ def _lost_math(original: str, translated: str) -> str | None:
     sign for ``$66.4\\%$``) is kept.
     """
     target = _NOT_MATH_CONTENT.sub("", unicodedata.normalize("NFKC", translated))
-    for match in _MATH.finditer(original):
+    for match in MATH_SPAN.finditer(original):
         content = _NOT_MATH_CONTENT.sub("", unicodedata.normalize("NFKC", match.group(1)))
         if content and content not in target:
             return match.group()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from mkdocs_arxiv_digest.errors import InvalidIdError, log
 from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
+from mkdocs_arxiv_digest.page_renderer import requests_in
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.render import render_digest
 from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
@@ -27,10 +28,17 @@ if TYPE_CHECKING:
 DEFAULTS = default_options()
 """The plugin's defaults: the command line shows and uses the same ones."""
 
-config_option = click.option(
-    "-f", "--config-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default="mkdocs.yml", show_default=True, help="The site's mkdocs.yml.",
-)  # fmt: skip
+
+def site_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`-f mkdocs.yml` or `-C conf.py`: which site. Without either, `mkdocs.yml`, else `docs/conf.py` or `conf.py`."""
+    command = click.option(
+        "-C", "--conf", "conf_py", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+        help="A Sphinx project's conf.py (instead of mkdocs.yml).",
+    )(command)  # fmt: skip
+    return click.option(
+        "-f", "--config-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="The site's mkdocs.yml  [default: mkdocs.yml]",
+    )(command)  # fmt: skip
 
 
 @click.group()
@@ -82,10 +90,10 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
 
 
 @main.command()
-@config_option
-def prefetch(config_file: Path) -> None:
+@site_options
+def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
-    with _site(config_file) as (pipeline, pages, math):
+    with _site(config_file, conf_py) as (pipeline, pages, math):
         requests = [request for page in pages for request in page.requests]
         with click.progressbar(length=len(requests), label="Summarizing", file=sys.stderr) as bar:
 
@@ -101,16 +109,18 @@ def prefetch(config_file: Path) -> None:
 
 
 @main.command()
-@config_option
+@site_options
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: the plugin's `snapshot`."
 )
-def snapshot(config_file: Path, output: Path | None) -> None:
+def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
-    with _site(config_file) as (pipeline, pages, math):
+    with _site(config_file, conf_py) as (pipeline, pages, math):
         path = output or pipeline.settings.snapshot
         if path is None:
-            raise click.UsageError("the plugin sets no `snapshot:` file; set one in mkdocs.yml or pass --output")
+            raise click.UsageError(
+                "no snapshot file is set (`snapshot:` in mkdocs.yml, `arxiv_digest_snapshot` in conf.py); set one or pass --output"
+            )
         requests = list(dict.fromkeys(request for page in pages for request in page.requests))
         pipeline.resolver.resolve(requests)  # every paper, even those of pages stored whole
         _render_pages(pipeline, pages, math)
@@ -136,10 +146,10 @@ def cache() -> None:
 
 
 @cache.command("info")
-@config_option
-def cache_info(config_file: Path) -> None:
+@site_options
+def cache_info(config_file: Path | None, conf_py: Path | None) -> None:
     """Entries by kind and size on disk."""
-    with _cache(config_file) as store:
+    with _cache(config_file, conf_py) as store:
         stats = store.stats()
         click.echo(f"{store.directory}: {stats.pop('bytes')} bytes")
         for kind, count in sorted(stats.items()):
@@ -147,10 +157,10 @@ def cache_info(config_file: Path) -> None:
 
 
 @cache.command("clear")
-@config_option
-def cache_clear(config_file: Path) -> None:
+@site_options
+def cache_clear(config_file: Path | None, conf_py: Path | None) -> None:
     """Remove every cached entry (the snapshot is untouched)."""
-    with _cache(config_file) as store:
+    with _cache(config_file, conf_py) as store:
         click.echo(f"Removed {store.clear()} entries from {store.directory}")
 
 
@@ -161,41 +171,72 @@ def _load(config_file: Path) -> MkDocsConfig:
         return load_config(str(config_file))
 
 
-def _settings(config: MkDocsConfig) -> tuple[Settings, bool]:
-    """The site's settings, and whether it renders math."""
-    plugin = config.plugins.get("arxiv-digest")
-    if plugin is None:
-        raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
-    return site_settings(config, plugin.config), renders_math(config.markdown_extensions)
-
-
-@contextmanager
-def _site(config_file: Path) -> Iterator[tuple[Pipeline, list[ScannedPage], bool]]:
-    """The site's pipeline, every page that asks for papers, and whether the site renders math."""
+def _mkdocs_site(config_file: Path) -> tuple[Settings, list[ScannedPage], bool]:
+    """An MkDocs site's settings, every page that asks for papers, and whether it renders math."""
     from mkdocs.structure.files import get_files
 
     from mkdocs_arxiv_digest.scan import PageScanner
 
     config = _load(config_file)
-    settings, math = _settings(config)
-    files = get_files(config)
+    plugin = config.plugins.get("arxiv-digest")
+    if plugin is None:
+        raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
+    settings = site_settings(config, plugin.config)
+    # The scan needs only how directives read; the renderer that does it is made below too.
+    scanner = PageScanner(lambda markdown: requests_in(markdown, settings))
+    pages = [page for page in scanner.pages(get_files(config)) if page.requests]
+    return settings, pages, renders_math(config.markdown_extensions)
+
+
+def _sphinx_site(conf_py: Path) -> tuple[Settings, list[ScannedPage], bool]:
+    from sphinx.errors import ConfigError
+
+    from mkdocs_arxiv_digest.sphinx import sphinx_site
+
+    try:
+        with errors_as(click.ClickException):
+            return sphinx_site(conf_py)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings, list[ScannedPage], bool]:
+    """The site `-f` or `-C` names, or the one in this directory."""
+    if conf_py is not None:
+        return _sphinx_site(conf_py)
+    if config_file is not None or Path("mkdocs.yml").exists():
+        config_file = config_file or Path("mkdocs.yml")
+        if not config_file.is_file():
+            raise click.UsageError(f"{config_file} does not exist")
+        return _mkdocs_site(config_file)
+    for candidate in (Path("docs/conf.py"), Path("conf.py")):
+        if candidate.is_file():
+            return _sphinx_site(candidate)
+    raise click.UsageError("no mkdocs.yml, docs/conf.py or conf.py here: pass -f mkdocs.yml or -C docs/conf.py")
+
+
+@contextmanager
+def _site(config_file: Path | None, conf_py: Path | None) -> Iterator[tuple[Pipeline, list[ScannedPage], bool]]:
+    """The site's pipeline, every page that asks for papers, and whether the site renders math."""
+    settings, pages, math = _read_site(config_file, conf_py)
     with _pipeline(settings) as pipeline:
-        pages = [page for page in PageScanner(pipeline.renderer.requests_in).pages(files) if page.requests]
         yield pipeline, pages, math
 
 
 def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> int:
     """Render every page as a build would, for the same warnings (page, line, ID); count complete papers."""
     for page in pages:
-        assert page.markdown is not None  # a fresh scanner reads every page
-        pipeline.render_page(page.markdown, page.page, math=math)
+        if page.markdown is not None:
+            pipeline.render_page(page.markdown, page.page, math=math)
+        else:  # a Sphinx document: its directives are reST or MyST, rendered by Sphinx
+            pipeline.renderer.note_incomplete(page.page, page.requests)
     pipeline.renderer.report()
     return sum(pipeline.renderer.shown.values())
 
 
 @contextmanager
-def _cache(config_file: Path) -> Iterator[Cache]:
-    settings, _math = _settings(_load(config_file))
+def _cache(config_file: Path | None, conf_py: Path | None) -> Iterator[Cache]:
+    settings, _pages, _math = _read_site(config_file, conf_py)
     store = Cache(settings.cache_dir)
     try:
         yield store

@@ -102,18 +102,26 @@ def _is_directive(opened: re.Match[str]) -> bool:
     return bool(info) and info[0] == INFO_STRING
 
 
-def _read_block(lines: list[str], opened: re.Match[str], start: int, end: int, *, closed: bool) -> Directive:
-    indent = opened["indent"]
-    body = [_dedent(line, indent) for line in lines[start + 1 : end - 1 if closed else end]]
-    directive = Directive(line=start + 1, start=start, end=end, indent=indent)
-    first_body_line = start + 2
+def read_body(body: list[str], first_line: int, directive: Directive | None = None) -> Directive:
+    """Read a directive's body: its lines, the first on page line ``first_line``.
+
+    Used for fenced blocks here, and for Sphinx's reST/MyST directives, which hand over
+    their body as lines; ``directive`` carries where the block sits, if known.
+    """
+    directive = directive or Directive(line=max(first_line - 1, 1), start=0, end=0, indent="")
     if any(_YAML_KEY.match(line) for line in body):
-        _read_yaml(directive, "\n".join(body), first_body_line)
+        _read_yaml(directive, "\n".join(body), first_line)
     else:
-        _read_lines(directive, body, first_body_line)
+        _read_lines(directive, body, first_line)
     if not directive.ids and not directive.problems:
         directive.problems.append((directive.line, "the arxiv-digest block lists no papers"))
     return directive
+
+
+def _read_block(lines: list[str], opened: re.Match[str], start: int, end: int, *, closed: bool) -> Directive:
+    indent = opened["indent"]
+    body = [_dedent(line, indent) for line in lines[start + 1 : end - 1 if closed else end]]
+    return read_body(body, start + 2, Directive(line=start + 1, start=start, end=end, indent=indent))
 
 
 def _dedent(line: str, indent: str) -> str:

@@ -62,10 +62,7 @@ class PageRenderer:
         return self._parsed[markdown]
 
     def requests(self, directive: Directive) -> list[DigestRequest]:
-        """What a directive asks for: its papers, in its language, by its model."""
-        language = directive.options.get("language") or self.settings.language
-        model = directive.options.get("model") or self.settings.model
-        return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
+        return requests_of(directive, self.settings)
 
     def requests_in(self, markdown: str) -> list[DigestRequest]:
         """Every paper a page's Markdown asks for."""
@@ -103,6 +100,14 @@ class PageRenderer:
             self.pages.store(key, rendered, requests, min(fetched, default=None))
         return result
 
+    def note_incomplete(self, page: str, requests: list[DigestRequest]) -> None:
+        """Count papers of a page another renderer shows (Sphinx's), and note those incomplete for `report`."""
+        for request in requests:
+            row = self.resolver.row(request)
+            self.shown[request] = row.digest is not None
+            if row.digest is None and not (failure := self.resolver.failure(request)).reported:
+                self._incomplete.setdefault(failure.reason, []).append((page, request.id))
+
     def _rows(self, directive: Directive, page: str | None) -> list[Row]:
         rows: list[Row] = []
         seen: dict[ArxivId, int] = {}
@@ -122,6 +127,18 @@ class PageRenderer:
 
     def _is_complete(self, row: Row) -> bool:
         return row.digest is not None and self.resolver.metadata.is_fresh(row.requested)
+
+
+def requests_in(markdown: str, settings: Settings) -> list[DigestRequest]:
+    """Every paper a page's Markdown asks for, read afresh (the command line's scan)."""
+    return [request for directive in find_directives(markdown) for request in requests_of(directive, settings)]
+
+
+def requests_of(directive: Directive, settings: Settings) -> list[DigestRequest]:
+    """What a directive asks for: its papers, in its language, by its model."""
+    language = directive.options.get("language") or settings.language
+    model = directive.options.get("model") or settings.model
+    return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 
 
 def _where(page: str | None, line: int) -> str:

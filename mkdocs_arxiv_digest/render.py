@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from mkdocs_arxiv_digest.checks import is_translated_title
 from mkdocs_arxiv_digest.models import Row
-from mkdocs_arxiv_digest.tex import safe_tex
+from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 SUMMARY_UNAVAILABLE = "Summary unavailable (see the build log)."
 METADATA_UNAVAILABLE = "Metadata unavailable (see the build log)."
@@ -30,11 +30,6 @@ _ENTITIES = {char: f"&#{ord(char)};" for char in "\\`*_{}[]|#~^!$:=+"} | {
     ">": "&gt;",
 }
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
-# pymdownx.arithmatex's inline `$...$` rule (smart_dollar, its default), so that what
-# we keep as math is exactly what arithmatex will take as math. (Arithmatex also
-# refuses the STX/ETX placeholders in math; Python-Markdown deletes those from its
-# input, and `safe_tex` refuses every control character.)
-_MATH = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
 # Inside math: a pipe would split a table cell, a backtick open a code span, and
 # brackets/angle brackets are kept out of reach of HTML and links even if a reader
 # of the Markdown does not treat the span as math. Each replacement is the same TeX.
@@ -59,10 +54,10 @@ def inline_text(text: str, *, math: bool = False) -> str:
         return _guard_line_start(_escape(text))
     parts: list[str] = []
     cursor = 0
-    for match in _MATH.finditer(text):
+    for match in MATH_SPAN.finditer(text):
         tex = safe_tex(_markdown_safe_tex(match.group(1)))
         # A span the allow-list refuses is text, escaped whole: its dollars too, so
-        # arithmatex pairs the remaining ones exactly as `_MATH` did.
+        # arithmatex pairs the remaining ones exactly as `MATH_SPAN` did.
         parts.append(_escape(text[cursor : match.start()]))
         parts.append(_escape(match.group()) if tex is None else f"${tex}$")
         cursor = match.end()
@@ -190,14 +185,14 @@ def is_digest_markdown(text: str, *, math: bool) -> bool:
 def _is_inline(text: str, math: bool) -> bool:
     """Whether text is what `inline_text` makes: inert, one line, math only as allowed `$...$` TeX.
 
-    Math is found exactly as `inline_text` and arithmatex find it (`_MATH`), never by
+    Math is found exactly as `inline_text` and arithmatex find it (`MATH_SPAN`), never by
     splitting on dollars: arithmatex reads ``\\$`` inside math as an escaped dollar.
     """
     first = text[:1]
     if not first or not (first.isalpha() or not first.isascii() or first == "&" or (math and first == "$")):
         return False
     cursor = 0
-    for match in _MATH.finditer(text) if math else ():
+    for match in MATH_SPAN.finditer(text) if math else ():
         plain, tex = text[cursor : match.start()], match.group(1)
         if not _is_plain(plain) or _REPLACED.search(tex.replace(_AMPERSAND, "")) or safe_tex(tex) is None:
             return False

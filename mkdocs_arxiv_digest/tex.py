@@ -26,6 +26,12 @@ MAX_DEPTH = 10
 """Deepest nesting of braces kept as math."""
 
 # Word lists, kept as words: 450 quoted strings would hide the categories.
+MATH_SPAN = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
+"""pymdownx.arithmatex's inline `$...$` rule (smart_dollar, its default): what is kept as
+math is exactly what arithmatex takes as math. (Arithmatex also refuses the STX/ETX
+placeholders in math; Python-Markdown deletes those from its input, and `safe_tex`
+refuses every control character.)"""
+
 COMMANDS = frozenset(
     """
     alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa varkappa lambda
@@ -120,6 +126,11 @@ def safe_tex(tex: str) -> str | None:
     should be shown as text, not handed to MathJax.
     """
     if len(tex) > MAX_LENGTH or not tex.isprintable():
+        return None
+    if "^^" in tex:
+        # TeX itself (a LaTeX build of the same text), unlike MathJax, reads `^^5c` as a
+        # backslash before any command is seen: `^^5cinput{...}` is `\input{...}`. A
+        # doubled superscript is an error in mathematics anyway.
         return None
     depth = 0
     position = 0

@@ -44,6 +44,7 @@ def test_ordinary_math_is_kept_as_is(tex: str) -> None:
 
 
 REFUSED = [
+    r"x^^5cinput{/etc/passwd}",  # TeX (a LaTeX build) reads ^^5c as a backslash
     # links, styles, classes, ids, attributes (MathJax's html extension and base)
     r"\href{javascript:alert(document.domain)}{\text{[PDF]}}",
     r"\style{position:fixed;width:100vw;height:100vh}{\href{https://evil.example}{x}}",
