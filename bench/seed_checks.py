@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest
+from mkdocs_arxiv_digest.checks import check_digest
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION
 
 DEFAULT_SEED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-digest.md"
 _FOOTNOTE = re.compile(r"(?m)^\[\^([^\]]+)\]: ")

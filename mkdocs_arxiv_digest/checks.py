@@ -36,10 +36,6 @@ from typing import Any
 from mkdocs_arxiv_digest import languages
 from mkdocs_arxiv_digest.tex import MATH_SPAN
 
-CHECKS_VERSION = 1
-"""Bump when a check accepts less than before: digests stored by an older version are
-checked again when read, and generated anew if they fail."""
-
 MIN_SCRIPT_SHARE = 0.5
 """Share of a text's letters (names, acronyms, code and TeX set aside, and English terms;
 see `MAX_TERM_WORDS`) that must be in the script of the language asked for. Calibrated on

@@ -10,10 +10,8 @@ import logging
 import threading
 from typing import Any
 
-from mkdocs.plugins import PrefixedLogger
 
-
-class DigestLogger(PrefixedLogger):
+class DigestLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """MkDocs' plugin logger, which can also say a thing once a build (``once=True``).
 
     A problem of the whole build (no API key, offline) is said once, not once per
@@ -21,7 +19,10 @@ class DigestLogger(PrefixedLogger):
     """
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, logging.getLogger(f"mkdocs.plugins.{name}"))
+        # MkDocs' own plugin loggers are `mkdocs.plugins.<name>`, prefixed as here; built
+        # without importing `mkdocs.plugins`, which Sphinx and the command line don't need.
+        super().__init__(logging.getLogger(f"mkdocs.plugins.{name}"), {})
+        self.prefix = name
         self._said: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
 
@@ -32,6 +33,9 @@ class DigestLogger(PrefixedLogger):
                     return
                 self._said.add((level, str(msg)))
         super().log(level, msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"{self.prefix}: {msg}", kwargs
 
     def forget(self) -> None:
         with self._lock:

@@ -9,27 +9,24 @@ validated, and an invalid one is asked for again with the problem fed back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 import threading
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest, max_length_ratio
+from mkdocs_arxiv_digest.checks import check_digest, max_length_ratio
 from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION
 from mkdocs_arxiv_digest.languages import is_english, language_name, script
 from mkdocs_arxiv_digest.model_server import ModelServer, no_retry_for_refusals
-from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.models import Digest, Paper, Usage
 
 if TYPE_CHECKING:
     import openai  # imported where a model is first asked: a warm build never pays for it
 
-PROMPT_VERSION = 1
-"""Bump when the prompt or schema changes: it is part of every digest's cache key."""
 API_KEY_VARIABLE = "OPENAI_API_KEY"
 MAX_LENGTH = {"title": 500, "summary": 600, "abstract": 8000}
 """Upper bounds on generated fields, in characters: anything longer is rejected."""
@@ -41,12 +38,6 @@ REPLY_OVERHEAD = 40
 MAX_REPLY_BYTES = 2**20
 """Cap on one reply's body. A valid one is a few KB (~60 KB with every character escaped);
 reasoning models' extra fields stay well under it."""
-
-
-def digest_key(paper: Paper, language: str, model: str) -> str:
-    """Cache key of a digest: a hash of everything that changes the generated text."""
-    parts = [str(PROMPT_VERSION), str(paper.versioned_id), paper.title, paper.abstract, language, model]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
 
 
 def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai.OpenAI:
@@ -81,15 +72,6 @@ def redact(text: str) -> str:
     if len(key) >= 4:
         text = text.replace(key, "***")
     return re.sub(r"\b(sk-[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{5,}", r"\1***", text)
-
-
-@dataclass
-class Usage:
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    rejected_tokens: int = 0
-    """Prompt and completion tokens of replies that were rejected (invalid, cut off, failing the checks)."""
 
 
 class Summarizer:

@@ -142,3 +142,14 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
     if required and not value:
         raise ValueError(f"`{key}` is missing")
     return value
+
+
+@dataclass
+class Usage:
+    """Model requests and tokens, counted as replies arrive."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    rejected_tokens: int = 0
+    """Prompt and completion tokens of replies that were rejected (invalid, cut off, failing the checks)."""

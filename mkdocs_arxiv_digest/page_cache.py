@@ -17,10 +17,9 @@ from typing import Any
 
 from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
-from mkdocs_arxiv_digest.checks import CHECKS_VERSION
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.llm import PROMPT_VERSION
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION, PROMPT_VERSION
 from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.render import is_digest_markdown
 

@@ -9,10 +9,10 @@ cache handle and clients, across rebuilds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
@@ -21,6 +21,9 @@ from mkdocs_arxiv_digest.config import DigestConfig
 from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, renders_math, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.scan import PageScanner
+
+if TYPE_CHECKING:
+    from mkdocs.livereload import LiveReloadServer  # the file watcher: `mkdocs build` never loads it
 
 
 class ArxivDigestPlugin(BasePlugin[DigestConfig]):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mkdocs_arxiv_digest.checks import is_translated_title
 from mkdocs_arxiv_digest.models import Row
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
@@ -110,6 +109,8 @@ def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
     if paper is None:
         paragraphs = [title, link, summary]
     else:
+        from mkdocs_arxiv_digest.checks import is_translated_title  # not imported by builds that render nothing
+
         # A "translation" that is the original (a name, say) is shown once.
         shown = digest is not None and is_translated_title(paper.title, digest.title)
         translated = [inline_text(digest.title, math=math)] if digest and shown else []

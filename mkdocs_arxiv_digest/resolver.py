@@ -18,13 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.cache import Cache
-from mkdocs_arxiv_digest.checks import CHECKS_VERSION, check_digest
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.llm import Usage, digest_key
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION, digest_key
 from mkdocs_arxiv_digest.metadata import Metadata
-from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row
+from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row, Usage
 from mkdocs_arxiv_digest.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -141,6 +140,8 @@ class Resolver:
         """A cached digest the current checks accept (stored before them: checked now), else None."""
         if digest.checked >= CHECKS_VERSION:
             return digest
+        from mkdocs_arxiv_digest.checks import check_digest  # only for rows older than the checks
+
         reply = {"title": digest.title, "summary": digest.summary, "abstract": digest.abstract}
         problems = check_digest(paper.title, paper.abstract, {k: v for k, v in reply.items() if v}, digest.language)
         if problems:

@@ -231,7 +231,11 @@ def _reset_settings(database: Path) -> list[str]:
     so a build sharing the cache sees the old table or the new one.
     """
     with closing(sqlite3.connect(database, timeout=60, isolation_level=None)) as db:
-        db.execute("BEGIN IMMEDIATE")  # read and rewrite with no build writing in between
+        # Read first, without a write lock: the table is nearly always as diskcache wrote it,
+        # and a lock on every build would make concurrent builds wait on each other.
+        if not _settings_problems(db):
+            return []
+        db.execute("BEGIN IMMEDIATE")  # read again and rewrite with no build writing in between
         problems = _settings_problems(db)
         if problems:
             found = db.execute("SELECT type, name FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE")
