@@ -20,9 +20,10 @@ from typing import NamedTuple
 
 from docutils import nodes
 
+from mkdocs_arxiv_digest.checks import is_translated_title
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Row
-from mkdocs_arxiv_digest.render import METADATA_UNAVAILABLE, SUMMARY_UNAVAILABLE
+from mkdocs_arxiv_digest.render import unavailable
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 HEADINGS = ("Ref", "Title", "Summary")
@@ -62,7 +63,7 @@ class FootnoteLabels:
         return label, True
 
 
-def digest_nodes(rows: Sequence[LabelledRow], document: nodes.document) -> list[nodes.Node]:
+def digest_nodes(rows: Sequence[LabelledRow], document: nodes.document, language: str = "en") -> list[nodes.Node]:
     """The table of ``rows``, then a footnote for each row whose label is new to the page.
 
     Footnotes and references are registered with ``document``, so docutils numbers and
@@ -71,8 +72,9 @@ def digest_nodes(rows: Sequence[LabelledRow], document: nodes.document) -> list[
     """
     if not rows:
         return []
-    found: list[nodes.Node] = [_table(rows, document)]
-    found += [_footnote(row, label, document) for row, label, first in rows if first]
+    missing = unavailable(language)
+    found: list[nodes.Node] = [_table(rows, document, missing)]
+    found += [_footnote(row, label, document, missing) for row, label, first in rows if first]
     for node in found:
         # MyST moves footnotes to the end of the page: each node carries the marks itself.
         node["classes"] += ["arxiv-digest", *MATHJAX_IGNORE]
@@ -105,7 +107,7 @@ def _clean(text: str) -> str:
     return " ".join("".join(char for char in text if unicodedata.category(char) != "Cc" or char.isspace()).split())
 
 
-def _table(rows: Sequence[LabelledRow], document: nodes.document) -> nodes.table:
+def _table(rows: Sequence[LabelledRow], document: nodes.document, missing: tuple[str, str]) -> nodes.table:
     table = nodes.table()
     group = nodes.tgroup(cols=len(HEADINGS))
     table += group
@@ -116,7 +118,7 @@ def _table(rows: Sequence[LabelledRow], document: nodes.document) -> nodes.table
     body = nodes.tbody()
     for row, label, _first in rows:
         link = nodes.reference("", "", *_title(row), refuri=row.requested.url)
-        body += _table_row([[_footnote_reference(label, document)], [link], _summary(row)])
+        body += _table_row([[_footnote_reference(label, document)], [link], _summary(row, missing)])
     group += head
     group += body
     return table
@@ -135,11 +137,11 @@ def _title(row: Row) -> list[nodes.Node]:
     return inline_nodes(row.paper.title) if row.paper else [nodes.Text(str(row.requested))]
 
 
-def _summary(row: Row) -> list[nodes.Node]:
+def _summary(row: Row, missing: tuple[str, str]) -> list[nodes.Node]:
     if row.paper is None:
-        return [nodes.Text(METADATA_UNAVAILABLE)]
+        return [nodes.Text(missing[1])]
     if row.digest is None:
-        return [nodes.Text(SUMMARY_UNAVAILABLE)]
+        return [nodes.Text(missing[0])]
     return inline_nodes(row.digest.summary)
 
 
@@ -151,7 +153,7 @@ def _footnote_reference(label: str, document: nodes.document) -> nodes.footnote_
     return reference
 
 
-def _footnote(row: Row, label: str, document: nodes.document) -> nodes.footnote:
+def _footnote(row: Row, label: str, document: nodes.document, missing: tuple[str, str]) -> nodes.footnote:
     """Translated title, original title, link, summary, translated abstract, original abstract."""
     footnote = nodes.footnote(auto=1, ids=[f"fn:{label}"], names=[nodes.fully_normalize_name(label)])
     document.note_autofootnote(footnote)
@@ -161,10 +163,12 @@ def _footnote(row: Row, label: str, document: nodes.document) -> nodes.footnote:
     paper, digest = row.paper, row.digest
     paragraphs: list[list[nodes.Node]]
     if paper is None:
-        paragraphs = [_title(row), link, _summary(row)]
+        paragraphs = [_title(row), link, _summary(row, missing)]
     else:
-        translated = [inline_nodes(digest.title)] if digest and digest.title else []
-        paragraphs = [*translated, _title(row), link, _summary(row)]
+        # A "translation" that is the original (a name, say) is shown once.
+        shown = digest is not None and is_translated_title(paper.title, digest.title)
+        translated = [inline_nodes(digest.title)] if digest and shown else []
+        paragraphs = [*translated, _title(row), link, _summary(row, missing)]
         abstracts = [digest.abstract] if digest and digest.abstract else []
         abstracts += [paper.abstract] if paper.abstract else []
         paragraphs += [inline_nodes(text) for text in abstracts]

@@ -80,7 +80,7 @@ class PageRenderer:
             blocks = iter(stored.blocks)
             return replace_directives(markdown, directives, lambda _directive: next(blocks))
         self.resolver.resolve(self.requests_in(markdown))
-        defined: set[str] = set()
+        defined: dict[str, str] = {}
         rendered: list[str] = []
         complete = True
 
@@ -90,7 +90,8 @@ class PageRenderer:
                 log.warning(f"{_where(page, line)}: {message}")
             rows = self._rows(directive, page)
             complete = complete and not directive.problems and all(self._is_complete(row) for row in rows)
-            rendered.append(render_digest(rows, math=math, defined=defined))
+            language = directive_language(directive, self.settings)
+            rendered.append(render_digest(rows, math=math, language=language, defined=defined))
             return rendered[-1]
 
         result = replace_directives(markdown, directives, render)
@@ -134,9 +135,13 @@ def requests_in(markdown: str, settings: Settings) -> list[DigestRequest]:
     return [request for directive in find_directives(markdown) for request in requests_of(directive, settings)]
 
 
+def directive_language(directive: Directive, settings: Settings) -> str:
+    return str(directive.options.get("language") or settings.language)
+
+
 def requests_of(directive: Directive, settings: Settings) -> list[DigestRequest]:
     """What a directive asks for: its papers, in its language, by its model."""
-    language = directive.options.get("language") or settings.language
+    language = directive_language(directive, settings)
     model = directive.options.get("model") or settings.model
     return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 

@@ -15,8 +15,19 @@ from collections.abc import Iterable
 from mkdocs_arxiv_digest.models import Row
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
-SUMMARY_UNAVAILABLE = "Summary unavailable (see the build log)."
-METADATA_UNAVAILABLE = "Metadata unavailable (see the build log)."
+# What a reader sees where a paper's text is missing, in the page's language: readers
+# have no build log (the build's warning says why, with page, line and ID).
+_UNAVAILABLE = {
+    "en": ("No summary yet.", "Details unavailable; see the paper on arXiv."),
+    "zh": ("暂无摘要。", "暂时无法获取论文信息，请在 arXiv 上查看。"),
+    "zh-hant": ("暫無摘要。", "暫時無法取得論文資訊，請在 arXiv 上查看。"),
+    "ja": ("要約はまだありません。", "論文情報を取得できませんでした。arXiv でご覧ください。"),
+    "ko": ("아직 요약이 없습니다.", "논문 정보를 불러오지 못했습니다. arXiv에서 확인하세요."),
+    "de": ("Noch keine Zusammenfassung.", "Angaben nicht verfügbar; siehe arXiv."),
+    "fr": ("Pas encore de résumé.", "Informations indisponibles ; voir arXiv."),
+    "es": ("Aún no hay resumen.", "Datos no disponibles; véase arXiv."),
+}
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 REQUIRED_EXTENSIONS = ("tables", "footnotes")
 """The Python-Markdown extensions the digest's Markdown is written for."""
 
@@ -65,25 +76,39 @@ def inline_text(text: str, *, math: bool = False) -> str:
     return _guard_line_start(line) if not line.startswith("$") else line
 
 
-def render_digest(rows: Iterable[Row], *, math: bool = False, defined: set[str] | None = None) -> str:
+def unavailable(language: str) -> tuple[str, str]:
+    """What readers see for a missing summary and for missing metadata, in ``language`` (else English)."""
+    code = language.lower().replace("_", "-")
+    traditional = code.startswith("zh") and any(tag in code.split("-") for tag in ("hant", "tw", "hk", "mo"))
+    return _UNAVAILABLE.get("zh-hant" if traditional else code.split("-")[0], _UNAVAILABLE["en"])
+
+
+def render_digest(
+    rows: Iterable[Row], *, math: bool = False, language: str = "en", defined: dict[str, str] | None = None
+) -> str:
     """The table of ``rows`` and a footnote for each paper not yet in ``defined``.
 
-    ``defined`` holds the labels already defined on this page (several blocks may list
-    one paper); it is updated, so one page gets one footnote per paper.
+    ``defined`` maps the footnote labels already on this page to their language
+    (several blocks may list one paper); it is updated, so a page gets one footnote per
+    paper and language. A label is the paper's ID; shown again in another language, the
+    ID and the language (``2403.16584-ja``), so that each Ref links to its own footnote.
     """
-    defined = set() if defined is None else defined
+    defined = {} if defined is None else defined
     rows = list(rows)
     if not rows:
         return ""
+    missing = unavailable(language)
     table = ["| Ref | Title | Summary |", "| --- | --- | --- |"]
     notes: list[str] = []
     for row in rows:
         label = str(row.requested)
-        title, summary = _title(row, math), _summary(row, math)
+        if defined.get(label, language) != language:
+            label = f"{label}-{_LABEL_UNSAFE.sub('-', language)}"
+        title, summary = _title(row, math), _summary(row, math, missing)
         table.append(f"| [^{label}] | [{title}]({row.requested.url}) | {summary} |")
         if label not in defined:
-            defined.add(label)
-            notes.append(_footnote(row, title, summary, math))
+            defined[label] = language
+            notes.append(_footnote(row, label, title, summary, math))
     return "\n".join(table) + "\n" + "".join("\n" + note for note in notes)
 
 
@@ -91,15 +116,15 @@ def _title(row: Row, math: bool) -> str:
     return inline_text(row.paper.title, math=math) if row.paper else _escape(str(row.requested))
 
 
-def _summary(row: Row, math: bool) -> str:
+def _summary(row: Row, math: bool, missing: tuple[str, str]) -> str:
     if row.paper is None:
-        return METADATA_UNAVAILABLE
+        return missing[1]
     if row.digest is None:
-        return SUMMARY_UNAVAILABLE
+        return missing[0]
     return inline_text(row.digest.summary, math=math)
 
 
-def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
+def _footnote(row: Row, label: str, title: str, summary: str, math: bool) -> str:
     """Translated title, original title, link, summary, translated abstract, original abstract.
 
     ``title`` and ``summary`` come escaped, as the table row has them.
@@ -119,7 +144,7 @@ def _footnote(row: Row, title: str, summary: str, math: bool) -> str:
         abstracts += [paper.abstract] if paper.abstract else []
         paragraphs += [inline_text(text, math=math) for text in abstracts]
     first, *rest = paragraphs
-    return f"[^{row.requested}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest)
+    return f"[^{label}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest)
 
 
 def _markdown_safe_tex(tex: str) -> str:
@@ -152,12 +177,13 @@ def _guard_line_start(line: str) -> str:
 # What `render_digest` writes for complete papers, line by line: a stored render is only
 # served if it still has this form, so a tampered cache row can inject no more than
 # hostile text from arXiv could (see `is_digest_markdown`).
-_LABEL = r"(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*/\d{7})(?:v\d+)?"
+_ID = r"(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*/\d{7})(?:v\d+)?"
+_LABEL = rf"{_ID}(?:-[A-Za-z0-9-]+)?"  # the ID, and the language for a paper's second footnote
 _ROW_LINE = re.compile(
-    rf"\| \[\^(?P<label>{_LABEL})\] \| \[(?P<title>[^\]]+)\]\(https://arxiv\.org/abs/(?P=label)\) \| (?P<summary>[^|]+) \|"
+    rf"\| \[\^(?P<id>{_ID})(?:-[A-Za-z0-9-]+)?\] \| \[(?P<title>[^\]]+)\]\(https://arxiv\.org/abs/(?P=id)\) \| (?P<summary>[^|]+) \|"
 )
 _NOTE_LINE = re.compile(rf"\[\^(?P<label>{_LABEL})\]: (?P<text>.+)")
-_LINK_LINE = re.compile(rf"    \[(?P<url>https://arxiv\.org/abs/{_LABEL})\]\((?P=url)\)")
+_LINK_LINE = re.compile(rf"    \[(?P<url>https://arxiv\.org/abs/{_ID})\]\((?P=url)\)")
 _TABLE_HEAD = ("| Ref | Title | Summary |", "| --- | --- | --- |")
 # The character references `_escape` and `_guard_line_start` write.
 _REFERENCE = re.compile(r"&(?:#\d+|amp|lt|gt);")

@@ -242,7 +242,7 @@ class ArxivDigestDirective(SphinxDirective):
                     logger.warning(f"{arxiv_id}: {failure.reason}", location=(docname, line), type=NAME)
             rows.append(LabelledRow(row, *labels.label(arxiv_id, request.language)))
         self._note_rereading([labelled.row for labelled in rows], pipeline)
-        return digest_nodes(rows, self.state.document)
+        return digest_nodes(rows, self.state.document, requests[0].language)
 
     def _first_body_line(self) -> int:
         # docutils gives reST directives the body's absolute 0-based line; MyST runs them

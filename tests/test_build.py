@@ -113,6 +113,28 @@ def test_yaml_block_overrides_the_language(site: Site, arxiv_api: FakeArxiv) -> 
     assert build.digest().footnotes["fn:2403.16584"][:2] == ["「Distilling text」の日本語タイトル", "Distilling text"]
 
 
+def test_a_paper_shown_in_two_languages_on_a_page_gets_two_footnotes(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    arxiv_api.add("2403.11894", "Explainable", "We explain.")
+    site.options["language"] = "zh"
+    japanese = "```arxiv-digest\nlanguage: ja\npapers:\n  - 2403.16584\n  - 2403.11894\n```\n"
+    site.page("index.md", block("2403.16584") + "\n" + japanese + "\n" + block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert [row.ref_href for row in digest.rows] == [
+        "#fn:2403.16584", "#fn:2403.16584-ja", "#fn:2403.11894", "#fn:2403.16584",
+    ]  # fmt: skip
+    assert list(digest.footnotes) == ["fn:2403.16584", "fn:2403.16584-ja", "fn:2403.11894"]
+    assert digest.footnotes["fn:2403.16584"][0] == "《Distilling text》的中文标题"
+    assert digest.footnotes["fn:2403.16584-ja"][0] == "「Distilling text」の日本語タイトル"
+    warm = site.build("--strict")  # served whole from the page cache: its check knows the labels
+    assert warm.returncode == 0 and "refused a stored page" not in warm.log, warm.log
+    assert warm.digest().footnotes == digest.footnotes
+
+
 def test_english_site_has_no_translation_lines(site: Site, arxiv_api: FakeArxiv) -> None:
     arxiv_api.add("2403.16584", "Distilling text", "We distill.")
     site.page("index.md", block("2403.16584"))
@@ -138,7 +160,10 @@ def test_theme_language_is_the_default(site: Site, arxiv_api: FakeArxiv) -> None
     build = site.build()
 
     assert build.returncode == 0, build.log
-    assert build.digest().rows[0].summary == "Diese Arbeit über Distilling text stellt eine neue Methode vor und zeigt, dass sie funktioniert."
+    assert (
+        build.digest().rows[0].summary
+        == "Diese Arbeit über Distilling text stellt eine neue Methode vor und zeigt, dass sie funktioniert."
+    )
 
 
 def test_a_directive_shown_in_a_longer_fence_stays_literal(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:

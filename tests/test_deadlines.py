@@ -20,7 +20,8 @@ from mkdocs_arxiv_digest.llm import MAX_REPLY_BYTES
 from tests.conftest import Build, Site, block
 from tests.fakes import HOSTILE_FEEDS, FakeArxiv, FakeLLM, FakePaper, _entry, _feed
 
-UNAVAILABLE = "Summary unavailable (see the build log)."
+UNAVAILABLE = "No summary yet."
+UNAVAILABLE_ZH = "暂无摘要。"
 
 
 def build_in_a_process(site: Site) -> Build:
@@ -64,7 +65,7 @@ def test_a_trickling_arxiv_is_given_up_at_the_deadline(site: Site, arxiv_api: Fa
 
     assert build.returncode == 0, build.log
     assert "index.md:2: 2403.16584: arXiv unavailable (ReadTimeout after 1 tries)" in build.log
-    assert [row.summary for row in build.digest().rows] == ["Metadata unavailable (see the build log)."]
+    assert [row.summary for row in build.digest().rows] == ["Details unavailable; see the paper on arXiv."]
     assert llm_api.history == []
 
 
@@ -217,7 +218,7 @@ def test_a_completion_of_the_wrong_shape_is_an_invalid_reply(
         "the reply's content was int, not text" in build.log
     )
     assert [row.summary for row in build.digest().rows] == [
-        UNAVAILABLE,
+        UNAVAILABLE_ZH,
         "本文研究了《Explainable》中的问题，并提出了一种新的方法。",
     ]
     feedback = [request["messages"][-1]["content"] for request in llm_api.requests[6:]]

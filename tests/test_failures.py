@@ -49,7 +49,7 @@ def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: 
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
-        ("2403.99999", "Metadata unavailable (see the build log)."),
+        ("2403.99999", "Details unavailable; see the paper on arXiv."),
     ]
     assert arxiv_api.queries == [["2403.16584", "2403.99999"]]
     assert len(llm_api.history) == 1
@@ -124,7 +124,7 @@ def test_arxiv_down_serves_stale_metadata_or_a_placeholder(site: Site, arxiv_api
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
-        ("2403.11894", "Metadata unavailable (see the build log)."),
+        ("2403.11894", "Details unavailable; see the paper on arXiv."),
     ]
     assert len(llm_api.history) == 1
 
@@ -157,11 +157,11 @@ def test_missing_api_key_degrades_with_one_warning(site: Site, arxiv_api: FakeAr
     assert build.log.count("WARNING") == 1
     assert "OPENAI_API_KEY is not set" in build.log
     digest = build.digest()
-    assert [row.summary for row in digest.rows] == ["Summary unavailable (see the build log)."] * 2
+    assert [row.summary for row in digest.rows] == ["暂无摘要。"] * 2
     assert digest.footnotes["fn:2403.16584"] == [
         "Distilling text",
         "https://arxiv.org/abs/2403.16584",
-        "Summary unavailable (see the build log).",
+        "暂无摘要。",
         "We distill. ↩",
     ]
     assert not any(key.startswith(("digest:", "page:")) for key in cached_rows(site))  # nothing degraded kept
@@ -254,7 +254,7 @@ def test_a_reply_in_the_wrong_language_is_fed_back_then_degrades_and_is_not_cach
     ) in build.log
     feedback = llm_api.requests[1]["messages"][-1]["content"]
     assert feedback.startswith("That reply was invalid: title is the original, not translated into Chinese")
-    assert build.digest().rows[0].summary == "Summary unavailable (see the build log)."
+    assert build.digest().rows[0].summary == "暂无摘要。"
     assert not any(key.startswith("digest:") for key in cached_rows(site))
 
 
@@ -325,7 +325,7 @@ def test_one_failing_paper_does_not_affect_the_others(site: Site, arxiv_api: Fak
     assert "longer than 600 characters" in build.log
     assert [row.summary for row in build.digest().rows] == [
         "This paper is about Distilling text and what it adds.",
-        "Summary unavailable (see the build log).",
+        "No summary yet.",
         "This paper is about Fisher masks and what it adds.",
     ]
     assert len([key for key in cached_rows(site) if key.startswith("digest:")]) == 2
@@ -352,7 +352,7 @@ def test_model_server_errors_are_retried_then_degrade(site: Site, arxiv_api: Fak
     assert build.returncode == 0, build.log
     assert len(llm_api.history) == 3
     assert "index.md:2: 2403.16584: no summary: InternalServerError" in build.log
-    assert build.digest().rows[0].summary == "Summary unavailable (see the build log)."
+    assert build.digest().rows[0].summary == "No summary yet."
 
 
 def test_a_slow_model_times_out_and_degrades(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -367,7 +367,7 @@ def test_a_slow_model_times_out_and_degrades(site: Site, arxiv_api: FakeArxiv, l
     assert build.returncode == 0, build.log
     assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
     assert [row.summary for row in build.digest().rows] == [
-        "Summary unavailable (see the build log).",
+        "No summary yet.",
         "This work on Explainable contributes a new method and shows that it works.",
     ]
 

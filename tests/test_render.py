@@ -9,9 +9,9 @@ from pathlib import Path
 import markdown
 import pytest
 
-from mkdocs_arxiv_digest.ids import parse_id
+from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Digest, Paper, Row
-from mkdocs_arxiv_digest.render import inline_text, is_digest_markdown, render_digest
+from mkdocs_arxiv_digest.render import inline_text, is_digest_markdown, render_digest, unavailable
 from mkdocs_arxiv_digest.tex import safe_tex
 from tests.html import Element, parse, read_digest
 
@@ -74,14 +74,14 @@ def test_golden_basic_as_a_reader_sees_it() -> None:
             "#fn:hep-th/9901001",
             "Notes on an old-style identifier",
             "https://arxiv.org/abs/hep-th/9901001",
-            "Summary unavailable (see the build log).",
+            "No summary yet.",
         ),
         (
             "3",
             "#fn:2402.19379v2",
             "2402.19379v2",
             "https://arxiv.org/abs/2402.19379v2",
-            "Metadata unavailable (see the build log).",
+            "Details unavailable; see the paper on arXiv.",
         ),
     ]
     footnotes = {label: [p.removesuffix(" ↩") for p in paragraphs] for label, paragraphs in digest.footnotes.items()}
@@ -97,13 +97,13 @@ def test_golden_basic_as_a_reader_sees_it() -> None:
         "fn:hep-th/9901001": [
             "Notes on an old-style identifier",
             "https://arxiv.org/abs/hep-th/9901001",
-            "Summary unavailable (see the build log).",
+            "No summary yet.",
             "An abstract from before 2007, when identifiers named their archive.",
         ],
         "fn:2402.19379v2": [
             "2402.19379v2",
             "https://arxiv.org/abs/2402.19379v2",
-            "Metadata unavailable (see the build log).",
+            "Details unavailable; see the paper on arXiv.",
         ],
     }
 
@@ -134,9 +134,9 @@ def test_no_rows_render_nothing() -> None:
 
 
 def test_second_block_on_a_page_does_not_repeat_a_footnote() -> None:
-    defined: set[str] = set()
+    defined: dict[str, str] = {}
     first = render_digest(basic_rows(), defined=defined)
-    assert defined == {"2403.16584", "hep-th/9901001", "2402.19379v2"}
+    assert defined == {"2403.16584": "en", "hep-th/9901001": "en", "2402.19379v2": "en"}
     second = render_digest(basic_rows()[:1], defined=defined)
     assert second == (
         "| Ref | Title | Summary |\n"
@@ -164,7 +164,7 @@ def test_deterministic() -> None:
     first = render_digest(basic_rows(), math=True)
     again = render_digest(basic_rows(), math=True)
     assert first.encode() == again.encode()
-    assert render_digest(basic_rows(), defined=set()) == render_digest(basic_rows())
+    assert render_digest(basic_rows(), defined={}) == render_digest(basic_rows())
 
 
 def test_rows_keep_the_order_asked_for() -> None:
@@ -507,3 +507,28 @@ def test_fuzz_the_page_check_accepts_only_inert_markdown(math: bool) -> None:
 def test_the_fuzz_alphabet_finds_the_tampered_dollar() -> None:
     # The finding's string is made of the fuzz's pieces, and the check refuses it.
     assert not is_digest_markdown(block_with(TAMPERED_DOLLAR.strip()), math=True)
+
+
+@pytest.mark.parametrize(
+    ("language", "summary"),
+    [
+        ("en", "No summary yet."),
+        ("zh", "暂无摘要。"),
+        ("zh-CN", "暂无摘要。"),
+        ("zh-Hant", "暫無摘要。"),
+        ("zh_TW", "暫無摘要。"),
+        ("ja", "要約はまだありません。"),
+        ("ko", "아직 요약이 없습니다."),
+        ("de-AT", "Noch keine Zusammenfassung."),
+        ("fr", "Pas encore de résumé."),
+        ("es", "Aún no hay resumen."),
+        ("pt-BR", "No summary yet."),  # English where no text is written
+    ],
+)
+def test_readers_see_missing_text_explained_in_the_pages_language(language: str, summary: str) -> None:
+    rows = [Row(ArxivId("2403.16584"), Paper("2403.16584", 1, "Title", "Abstract."), None), Row(ArxivId("2403.11894"))]
+
+    rendered = render_digest(rows, language=language)
+
+    assert f"| {summary} |" in rendered
+    assert unavailable(language)[1] in rendered and "build log" not in rendered

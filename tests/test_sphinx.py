@@ -274,8 +274,8 @@ def test_problems_fail_with_W_and_a_plain_build_goes_on(
     assert "myst.md:5: WARNING: skipped '2403.1658': identifiers from 2403 have 5 digits" in build.log
     assert "WARNING: 2403.16584: no summary" in build.log or "WARNING: 2309.12284: no summary" in build.log
     summaries = [row.summary for row in build.rows() + build.rows("myst")]
-    assert summaries.count("Metadata unavailable (see the build log).") == 1
-    assert summaries.count("Summary unavailable (see the build log).") == 1
+    assert summaries.count("Details unavailable; see the paper on arXiv.") == 1
+    assert summaries.count("No summary yet.") == 1
     assert len({written("Distilling text")["summary"], written("MetaMath")["summary"]} & set(summaries)) == 1
 
     strict = sphinx.build("-W", "-E")
@@ -295,7 +295,7 @@ def test_missing_api_key_fails_with_W(sphinx: SphinxSite, arxiv_api: FakeArxiv, 
     assert build.returncode == 1
     assert build.log.count("OPENAI_API_KEY is not set") == 1
     assert "WARNING: arxiv-digest: OPENAI_API_KEY" in build.log
-    assert [row.summary for row in build.rows()] == ["Summary unavailable (see the build log)."]
+    assert [row.summary for row in build.rows()] == ["No summary yet."]
     assert llm_api.history == []
 
 
@@ -339,7 +339,7 @@ def test_an_incomplete_digest_is_read_again_by_the_next_build(
     failed = sphinx.build()
 
     assert failed.returncode == 0, failed.log
-    assert [row.summary for row in failed.rows()] == ["Summary unavailable (see the build log)."]
+    assert [row.summary for row in failed.rows()] == ["No summary yet."]
 
     retried = sphinx.build("-W")
 
