@@ -36,10 +36,26 @@ class _ArxivDelay(c.Type):  # type: ignore[type-arg]
             )
 
 
+class _LanguageCode(c.Type):  # type: ignore[type-arg]
+    """A language code; one that is not a known language is a warning suggesting the likely one."""
+
+    def __init__(self) -> None:
+        super().__init__(str)
+
+    def run_validation(self, value: object) -> str:
+        code = str(super().run_validation(value))
+        from mkdocs_arxiv_digest.languages import check_code
+
+        problem = check_code(code)
+        if problem is not None:
+            self.warnings.append(problem)
+        return code
+
+
 class BlockOptions(Config):
     """Options an ``arxiv-digest`` block may set in its YAML body, overriding the plugin's."""
 
-    language = c.Optional(c.Type(str))
+    language = c.Optional(_LanguageCode())
     """Language of the summaries and translations, as a code (`zh`, `ja`, `de`, `en`...). Default: `theme.language`, else `en`."""
 
     model = c.Optional(c.Type(str))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.config import DigestConfig, Settings
-from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -36,8 +36,13 @@ def renders_math(enabled: Iterable[str]) -> bool:
 def site_settings(config: MkDocsConfig, options: DigestConfig) -> Settings:
     """The settings of an MkDocs site: paths relative to `mkdocs.yml`, language from the theme."""
     base_dir = Path(config.config_file_path or ".").resolve().parent
-    theme_language = config.theme.get("language") or config.theme.get("locale")
-    return Settings.from_config(options, base_dir=base_dir, default_language=str(theme_language or "en"))
+    theme_language = str(config.theme.get("language") or config.theme.get("locale") or "en")
+    if not options.language:  # the theme's code is the digest's: checked as the plugin's own would be
+        from mkdocs_arxiv_digest.languages import check_code
+
+        if (problem := check_code(theme_language)) is not None:
+            log.warning(f"theme.language: {problem}", once=True)
+    return Settings.from_config(options, base_dir=base_dir, default_language=theme_language)
 
 
 @contextmanager

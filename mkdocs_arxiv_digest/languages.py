@@ -77,6 +77,14 @@ def are_close(first: str, second: str) -> bool:
     return bool(distance <= CLOSE_LANGUAGE_DISTANCE)
 
 
+_COMMON = frozenset(
+    "en en-us en-gb zh zh-cn zh-tw zh-hk zh-hans zh-hant ja ko de fr es it pt pt-br pt-pt ru uk ar hi "
+    "nl pl tr vi el he th sv da fi nb nn no cs sk hu ro bg hr sr sr-latn sl et lv lt id ms fa bn ta te "
+    "ca eu gl is ga cy af sw ur mr gu kn ml pa si km lo my ka hy az kk uz mn ne am".split()
+)
+"""Valid codes of widely used languages, accepted without loading langcodes' data."""
+
+
 def check_code(code: str) -> str | None:
     """Why ``code`` is not a language code a digest can be written in, with the likely intended one; None if it is.
 
@@ -85,6 +93,8 @@ def check_code(code: str) -> str | None:
     ``Chinese`` → ``... did you mean 'zh' (Chinese)?`` (a language name). Case and
     ``_`` for ``-`` are accepted as they are (``zh_CN``, ``pt-br``).
     """
+    if code.replace("_", "-").lower() in _COMMON:
+        return None  # every build checks its language: the usual ones cost no import
     import langcodes
 
     if _parse(code) is not None:

@@ -98,7 +98,7 @@ COMMANDS = frozenset(
     not cancel bcancel xcancel cancelto boxed phantom hphantom vphantom smash mathstrut strut
     substack sideset mathop mathbin mathrel mathord mathopen mathclose mathpunct mathinner
     begin end
-    """.split()  # noqa: SIM905
+    """.split()
 )
 """Control words (``\\name``) of ordinary mathematics: no links, styles, ids, attributes or code."""
 
@@ -106,7 +106,7 @@ SYMBOLS = frozenset(",:;! >{}|\\%$#&_")
 """Control symbols (``\\,`` spacing, ``\\{`` brace, ``\\%`` percent...)."""
 
 ENVIRONMENTS = frozenset(
-    "matrix pmatrix bmatrix Bmatrix vmatrix Vmatrix smallmatrix cases aligned gathered split".split()  # noqa: SIM905
+    "matrix pmatrix bmatrix Bmatrix vmatrix Vmatrix smallmatrix cases aligned gathered split".split()
 )
 """``\\begin{...}`` environments: matrix-like ones without a column specification."""
 

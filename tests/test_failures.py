@@ -453,3 +453,25 @@ def test_prefetch_says_which_paper_failed_where(site: Site, arxiv_api: FakeArxiv
     assert result.exit_code == 1
     assert "notes/week.md:5: 2403.99999: arXiv has no paper 2403.99999 (check the identifier)" in result.stderr
     assert "1/2 papers complete" in result.stdout
+
+
+def test_an_unknown_language_code_is_a_warning_naming_the_likely_one(site: Site, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text", "We distill.")
+    site.options["language"] = "de"
+    site.page("index.md", "# Week\n\n```arxiv-digest\nlanguage: jp\npapers:\n  - 2403.16584\n```\n")
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert (
+        "index.md:4: option 'language': language code 'jp' is not a known language; did you mean 'ja' (Japanese)?"
+        in build.log
+    )
+
+    site.options["language"] = "Chinese"
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 1
+    assert "language code 'Chinese' is not a known language; did you mean 'zh' (Chinese)?" in build.log
