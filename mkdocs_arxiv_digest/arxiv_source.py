@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 from xml.parsers import expat
 
 import arxiv
@@ -111,7 +112,7 @@ class ArxivSource:
             yield self._fetch_batch(unique[start : start + BATCH_SIZE])
 
     def _fetch_batch(self, ids: list[ArxivId]) -> Batch:
-
+        host = urlparse(self.client.query_url_format).netloc  # named in messages: a wrong URL is a common cause
         search = arxiv.Search(id_list=[str(i) for i in ids], max_results=len(ids))
         for attempt in range(self.retries + 1):
             try:
@@ -122,20 +123,22 @@ class ArxivSource:
                     return Batch(
                         ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}")
                     )
-                failure = f"HTTP {error.status}"
+                failure = f"{host} answered HTTP {error.status}"
             except RefusedReplyError as error:
                 if not error.retry:
                     return Batch(ids, error=ArxivUnavailableError(f"arXiv: {error}"))
                 failure = str(error)
-            except (requests.RequestException, arxiv.ArxivError) as error:
-                failure = type(error).__name__
+            except requests.RequestException as error:
+                failure = f"no answer from {host} ({type(error).__name__})"  # it never answered
+            except arxiv.ArxivError as error:
+                failure = f"{host}: {type(error).__name__}"
             else:
                 return _match(ids, results)
             if attempt < self.retries:
                 wait = max(self.client.delay_seconds, 1.0) * 2**attempt
                 log.info(f"arXiv: {failure}; retrying in {wait:.0f} s ({attempt + 1}/{self.retries})")
                 self._sleep(wait)
-        return Batch(ids, error=ArxivUnavailableError(f"arXiv unavailable ({failure} after {self.retries + 1} tries)"))
+        return Batch(ids, error=ArxivUnavailableError(f"arXiv unavailable: {failure}, {self.retries + 1} tries"))
 
 
 def _match(ids: list[ArxivId], results: list[arxiv.Result]) -> Batch:

@@ -120,7 +120,8 @@ def test_arxiv_down_serves_stale_metadata_or_a_placeholder(site: Site, arxiv_api
 
     assert build.returncode == 0, build.log
     assert len(arxiv_api.history) == 3
-    assert "index.md:3: 2403.11894: arXiv unavailable (HTTP 503 after 2 tries)" in build.log
+    host = arxiv_api.url.removeprefix("http://")
+    assert f"index.md:3: 2403.11894: arXiv unavailable: {host} answered HTTP 503, 2 tries" in build.log
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
@@ -475,3 +476,20 @@ def test_an_unknown_language_code_is_a_warning_naming_the_likely_one(site: Site,
 
     assert build.returncode == 1
     assert "language code 'Chinese' is not a known language; did you mean 'zh' (Chinese)?" in build.log
+
+
+def test_an_unreachable_arxiv_is_named_in_one_line(site: Site) -> None:
+    with socket.socket() as closed:  # nothing listens here: arXiv never answers
+        closed.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{closed.getsockname()[1]}"
+    site.options.update(arxiv_api_url=f"http://{host}/api/query", retries=0)
+    site.page("index.md", block("2403.16584", "2403.11894", "2403.09891"))
+
+    build = site.build()
+
+    warnings = [line for line in build.log.splitlines() if line.startswith("WARNING")]
+    assert warnings == [
+        f"WARNING -  arxiv-digest: 3 papers: arXiv unavailable: no answer from {host} (ConnectionError), 1 tries"
+        " — at index.md:2 (2403.16584), index.md:3 (2403.11894), index.md:4 (2403.09891)"
+    ]
+    assert "answered" not in build.log
