@@ -115,6 +115,9 @@ MIN_NEW_WORDS = 4
 CJK character counting half (a Chinese or Japanese word is about two characters): the
 135M model's title verbatim, "We propose <title>" and "In one sentence: <title>" do not."""
 
+MIN_SUMMARY_WORDS = 4
+"""A summary has at least this many words (a CJK character counting one): the 135M model once
+answered `{`, and a real one-sentence summary of a paper is never this short."""
 INSTRUCTION_RUN = 6
 """A summary sharing this many consecutive words with the instructions echoes them."""
 
@@ -250,6 +253,8 @@ def _title_problems(original: str, translated: str, language: str) -> list[Probl
 def _summary_problems(summary: str, titles: list[str], language: str, instructions: str) -> list[Problem]:
     if not summary.strip():
         return [Problem("summary", "summary is empty")]
+    if len(_units(summary)) < MIN_SUMMARY_WORDS:
+        return [Problem("summary", "summary is too short to say what the paper contributes")]
     if any(title and _repeats(summary, title) for title in titles):
         return [Problem("summary", "summary only repeats the title; say what the paper contributes")]
     if _echoes(summary, instructions):

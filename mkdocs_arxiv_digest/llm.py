@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest.checks import check_digest, max_length_ratio
@@ -35,6 +36,8 @@ TOKENS_PER_CHARACTER_OTHER = 2.5
 """Tokens per character of a reply, at most (about twice what SmolLM2's tokenizer was measured at)."""
 REPLY_OVERHEAD = 40
 """Characters (and tokens) a reply spends on JSON around each field."""
+MAX_ECHOED_REPLY = 2000
+"""Characters of a rejected reply sent back with the problem, at most."""
 MAX_REPLY_BYTES = 2**20
 """Cap on one reply's body. A valid one is a few KB (~60 KB with every character escaped);
 reasoning models' extra fields stay well under it."""
@@ -84,6 +87,8 @@ class Summarizer:
         """Extra attempts after an invalid reply (HTTP-level retries are the SDK's)."""
         self.usage = Usage()
         self.server = ModelServer(client)
+        self.on_rejected: Callable[[str], None] | None = None
+        """Called with the reason each time a reply is rejected (for `bench/quality.py`)."""
         self._lock = threading.Lock()
 
     def summarize(self, paper: Paper, language: str) -> Digest:
@@ -110,9 +115,13 @@ class Summarizer:
                     problem = str(error)
             with self._lock:
                 self.usage.rejected_tokens += tokens
+            if self.on_rejected is not None:
+                self.on_rejected(problem)
             messages = [
                 *base,
-                {"role": "assistant", "content": content or ""},
+                # A runaway reply would crowd out the context window (a small local
+                # model's is 4,096 tokens): its start says enough about what went wrong.
+                {"role": "assistant", "content": (content or "")[:MAX_ECHOED_REPLY]},
                 {
                     "role": "user",
                     "content": f"That reply was invalid: {problem}. Reply with only the corrected JSON object.",

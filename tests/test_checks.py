@@ -248,6 +248,8 @@ def test_abstract_completeness(original: str, translated: str, language: str, pr
 @pytest.mark.parametrize(
     ("summary", "reply_title", "language", "problems"),
     [
+        # A fragment, as the 135M model once answered through llama-cpp-python's server.
+        ("{", "", "en", ["summary is too short to say what the paper contributes"]),
         # The title, verbatim or nearly (as the 135M model did on an `en` site).
         (TITLE, "", "en", ["summary only repeats the title; say what the paper contributes"]),
         (TITLE + ".", "", "en", ["summary only repeats the title; say what the paper contributes"]),
