@@ -10,8 +10,8 @@
 #   bench/real_servers.sh status   # what answers on the two ports
 #
 # Everything lives outside the repo in $LLAMA_ROOT. Both builds compile llama.cpp from
-# source (PyPI has no CPU wheel for Linux): ~20-30 min each on one core, so $JOBS is 1
-# by default, to leave the other core to whoever shares the machine.
+# source (PyPI has no CPU wheel for Linux): 15 min for both from scratch on one core
+# here; $JOBS is 1 to leave the other core to whoever shares the machine.
 set -euo pipefail
 
 LLAMA_ROOT=${LLAMA_ROOT:-/work/llama}
