@@ -9,25 +9,22 @@ arithmatex as the README configures it, and look at what a reader could click.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS
+from tests.browser import browser_page, needs_chromium, serve
 from tests.conftest import Site, block
 from tests.fakes import FakeArxiv
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The MathJax configuration Material for MkDocs documents for arithmatex's generic mode
 # (example_site/docs/javascripts/mathjax.js), without two things: Material's re-typeset
 # on page change, which served from 127.0.0.1 races MathJax's autoloading of the
@@ -92,33 +89,10 @@ def mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return es5
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """``directory`` over HTTP on 127.0.0.1; its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @contextlib.contextmanager
 def typeset_page(url: str, dialogs: list[str]) -> Iterator[Any]:
     """Chromium showing ``url`` once MathJax has typeset it; alerts and confirms go to ``dialogs``."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        page.route("**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_())
+    with browser_page() as page:
 
         def record(dialog: Any) -> None:
             dialogs.append(dialog.message)
@@ -130,7 +104,6 @@ def typeset_page(url: str, dialogs: list[str]) -> Iterator[Any]:
         page.evaluate("() => MathJax.startup.promise")
         page.wait_for_load_state("networkidle")  # extensions MathJax autoloads for a command
         yield page
-        browser.close()
 
 
 @pytest.fixture
@@ -164,7 +137,7 @@ CLICK_ALL = """l => l.map(e => {
 })"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+@needs_chromium
 def test_hostile_tex_is_inert_under_mathjax(hostile_site: str) -> None:
     dialogs: list[str] = []
     with typeset_page(hostile_site, dialogs) as page:
@@ -201,7 +174,7 @@ TO_MATHML = """async cases => {
 FORBIDDEN_ATTRIBUTES = {"href", "style", "class", "id", "mathcolor", "mathbackground", "fontfamily", "color"}
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+@needs_chromium
 def test_every_allowed_command_is_plain_math_in_mathjax(mathjax: Path, tmp_path: Path) -> None:
     """The allow-list against the real MathJax: each command is known and makes no link, style or id."""
     (tmp_path / "mathjax").symlink_to(mathjax, target_is_directory=True)
@@ -237,7 +210,7 @@ def readme_mathjax_config() -> str:
     return config
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+@needs_chromium
 def test_the_readme_mathjax_config_filters_tex_the_plugin_did_not_write(mathjax: Path, tmp_path: Path) -> None:
     """`ui/safe`, as the README configures it, defuses hostile TeX on a site's own pages."""
     (tmp_path / "mathjax").symlink_to(mathjax, target_is_directory=True)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from mkdocs_arxiv_digest.directive import find_directives
 from mkdocs_arxiv_digest.snapshot import load_snapshot
+from tests.browser import browser_page, needs_chromium, serve
 from tests.conftest import clean_env
 from tests.html import read_digest
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -74,24 +71,14 @@ def test_example_snapshot_says_who_wrote_it() -> None:
 
 @pytest.fixture(scope="module")
 def served(built: Path) -> Iterator[str]:
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(built))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(built) as url:
+        yield url
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+@needs_chromium
 def test_digest_in_a_real_browser(served: str) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
     ids = expected_ids()
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        page.route("**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_())
+    with browser_page() as page:
         page.goto(served)
 
         rows = page.locator("article table tbody tr")
@@ -113,4 +100,3 @@ def test_digest_in_a_real_browser(served: str) -> None:
         assert f"https://arxiv.org/abs/{ids[1]}" in footnote.inner_text()
         footnote.locator("a.footnote-backref").click()
         page.wait_for_function(f"location.hash === '#fnref:{ids[1]}'")
-        browser.close()

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sphinx.cmd.build import build_main
 
+from tests.browser import browser_page, needs_chromium, serve
 from tests.conftest import clean_env, environment
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IDS = ["1706.03762", "1810.04805", "1512.03385", "1412.6980", "2006.11239", "2106.09685", "2201.11903", "2005.14165"]
 
 
@@ -30,23 +27,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     arguments = ["-W", "-N", "-q", "-b", "html", str(root / "example_site/sphinx"), str(root / "html")]
     with environment(clean_env()), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         assert build_main(arguments) == 0, output.getvalue()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root / "html"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve(root / "html") as url:
+        yield url
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium)")
+@needs_chromium
 def test_sphinx_digest_in_a_real_browser(served: str) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[*flags, "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
-        page.route("**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_())
+    with browser_page(viewport={"width": 1200, "height": 800}) as page:
         page.goto(served)
 
         rows = page.locator("table.arxiv-digest tbody tr")
@@ -72,4 +59,3 @@ def test_sphinx_digest_in_a_real_browser(served: str) -> None:
         assert ref.evaluate(
             "node => { const r = node.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }"
         )
-        browser.close()
