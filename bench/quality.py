@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -37,6 +38,10 @@ KINDS = (
     ("cut off", ("cut off",)),
     ("JSON form", ("JSON", "must be a non-empty string", "expected a JSON object", "no content", "refused")),
 )
+
+
+# The checks' problems are joined by "; ", each starting with its field.
+_CHECKS = re.compile(r"; (?=`?(?:title|summary|abstract)\b)")
 
 
 @dataclass
@@ -77,7 +82,7 @@ def evaluate(summarizer: llm.Summarizer, language: str, limit: int | None) -> Re
                 result.accepted_first += 1
             reason = "accepted"
         # A problem that joins several checks ("a; b") counts for each.
-        result.failures.update(kind_of(part) for problem in problems for part in problem.split("; "))
+        result.failures.update(kind_of(part) for problem in problems for part in _CHECKS.split(problem))
         result.seconds += time.monotonic() - start
         result.tokens += summarizer.usage.prompt_tokens + summarizer.usage.completion_tokens - before
         print(f"  {language} {entry.paper.id}: {reason[:150]}", file=sys.stderr, flush=True)
