@@ -1,8 +1,9 @@
 """The cache: paper metadata by ID, digests and rendered pages by content key, as JSON text.
 
-Rows live in a diskcache store opened by `store.open_store`, which refuses pickle and
-every file diskcache did not make. Rows are written in one SQLite transaction each, so
-a killed build leaves complete rows or none, and several builds can share a directory.
+Rows live in a `store.Store`: diskcache, made to refuse pickle and every file it did not
+make, opened on the first write (a build that only reads, a warm one, never opens it).
+Rows are written in one SQLite transaction each, so a killed build leaves complete rows
+or none, and several builds can share a directory.
 Callers pass how to parse a row kind they own (`get_records`), so this module knows
 papers and digests, not the pages other modules store.
 """
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper
-from mkdocs_arxiv_digest.store import UnsafeCacheRowError, open_store
+from mkdocs_arxiv_digest.store import Store, UnsafeCacheRowError
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -34,7 +35,7 @@ class Cache:
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.directory = path
         self._clock = clock
-        self._store = open_store(path)
+        self._store = Store(path)
 
     def close(self) -> None:
         self._store.close()
@@ -59,13 +60,13 @@ class Cache:
     def stats(self) -> dict[str, int]:
         """Entries by kind and bytes on disk."""
         counts = {"paper": 0, "digest": 0, "page": 0}
-        for key in self._store.iterkeys():
+        for key in self._store.cache.iterkeys():
             kind = key.split(":", 1)[0]
             counts[kind] = counts.get(kind, 0) + 1
-        return counts | {"bytes": int(self._store.volume())}
+        return counts | {"bytes": int(self._store.cache.volume())}
 
     def clear(self) -> int:
-        return int(self._store.clear())
+        return int(self._store.cache.clear())
 
     def get_records(self, kind: str, keys: Iterable[K], parse: Callable[[Any], V]) -> dict[K, V]:
         """The rows of ``kind`` for ``keys``, parsed; a row that does not parse is reported and skipped."""
@@ -83,20 +84,14 @@ class Cache:
 
         A warm build reads every paper's rows; one query per 500 keys instead of a
         `Cache.get` each is most of what keeps it at the cost of plain Markdown. This
-        reads diskcache's table through its own connection and `Disk`, so a pickled row,
-        or a value file diskcache did not make, is refused here exactly as in `Cache.get`.
+        reads diskcache's table and checks each row with its `Disk` (`JsonDisk`), so a
+        pickled row, or a value file diskcache did not make, is refused here exactly as in
+        `diskcache.Cache.get`.
         """
         keys = list(keys)
         found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            placeholders = ",".join("?" * len(chunk))  # only "?"s: the keys are bound, not formatted
-            rows = self._store._sql(
-                f"SELECT key, raw, mode, filename, value FROM Cache WHERE key IN ({placeholders})"
-                " AND (expire_time IS NULL OR expire_time > ?)",
-                (*chunk, time.time()),
-            ).fetchall()
-            for key, raw, mode, filename, value in rows:
+            for key, raw, mode, filename, value in self._store.rows(keys[start : start + 500]):
                 try:
                     if not raw:
                         raise UnsafeCacheRowError("refusing a pickled cache key")
@@ -110,4 +105,4 @@ class Cache:
 
     def put_record(self, kind: str, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` as the row of ``kind`` for ``key``."""
-        self._store.set(f"{kind}:{key}", json.dumps(value, ensure_ascii=False, sort_keys=True))
+        self._store.cache.set(f"{kind}:{key}", json.dumps(value, ensure_ascii=False, sort_keys=True))

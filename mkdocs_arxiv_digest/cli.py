@@ -1,11 +1,15 @@
-"""The ``arxiv-digest`` command: render a digest, warm the cache, write the snapshot."""
+"""The ``arxiv-digest`` command: render a digest, warm the cache, write the snapshot.
+
+`render` is run by hand, so the module imports what it needs and no more: the site
+commands import the pipeline and the page scan when they run.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +21,12 @@ from mkdocs_arxiv_digest.errors import InvalidIdError, log
 from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
-from mkdocs_arxiv_digest.page_renderer import requests_in
-from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.render import render_digest
-from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
+
+    from mkdocs_arxiv_digest.pipeline import Pipeline
 
 DEFAULTS = default_options()
 """The plugin's defaults: the command line shows and uses the same ones."""
@@ -76,12 +79,17 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
     with errors_as(click.ClickException):
         config = validated_options({**options, "cache_dir": str(cache_dir)})
     settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
-    with _pipeline(settings) as pipeline:
+    # Papers only, no pages: the resolver and the cache, without the pipeline's page machinery.
+    from mkdocs_arxiv_digest.resolver import Resolver
+    from mkdocs_arxiv_digest.snapshot import Snapshot
+
+    with closing(Cache(settings.cache_dir)) as cache:
+        resolver = Resolver(settings, cache, Snapshot())
         requests = [DigestRequest(arxiv_id, settings.language, settings.model) for arxiv_id in dict.fromkeys(wanted)]
-        pipeline.resolver.resolve(requests)
-        rows = [pipeline.resolver.row(request) for request in requests]
+        resolver.resolve(requests)
+        rows = [resolver.row(request) for request in requests]
         for request, row in zip(requests, rows, strict=True):
-            failure = pipeline.resolver.failure(request) if row.digest is None else None
+            failure = resolver.failure(request) if row.digest is None else None
             if failure is not None and not failure.reported:
                 log.warning(f"{request.id}: {failure.reason}")
         click.echo(render_digest(rows, math=math), nl=False)
@@ -115,6 +123,8 @@ def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
 )
 def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
+    from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
+
     with _site(config_file, conf_py) as (pipeline, pages, math):
         path = output or pipeline.settings.snapshot
         if path is None:
@@ -175,6 +185,7 @@ def _mkdocs_site(config_file: Path) -> tuple[Settings, list[ScannedPage], bool]:
     """An MkDocs site's settings, every page that asks for papers, and whether it renders math."""
     from mkdocs.structure.files import get_files
 
+    from mkdocs_arxiv_digest.page_renderer import requests_in
     from mkdocs_arxiv_digest.scan import PageScanner
 
     config = _load(config_file)
@@ -245,5 +256,7 @@ def _cache(config_file: Path | None, conf_py: Path | None) -> Iterator[Cache]:
 
 
 def _pipeline(settings: Settings) -> Pipeline:
+    from mkdocs_arxiv_digest.pipeline import Pipeline
+
     with errors_as(click.ClickException):
         return Pipeline(settings)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 from urllib.parse import urlparse
 
-from mkdocs.config import config_options as c
-from mkdocs.config.base import Config, ValidationError
+from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 
 from mkdocs_arxiv_digest.errors import DigestError
+
+T = TypeVar("T")
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
@@ -24,7 +25,40 @@ DEFAULT_ARXIV_DELAY = 3.0
 DEFAULT_CONCURRENCY = 8
 
 
-class _ArxivDelay(c.Type):  # type: ignore[type-arg]
+class _Type(Generic[T], BaseConfigOption[T]):
+    """An option of the given type(s): MkDocs' `config_options.Type`, and its `Optional` where there is no default.
+
+    Declared here, on `mkdocs.config.base` (which `mkdocs` loads for any command), because
+    importing `mkdocs.config.config_options` loads MkDocs' theme and Markdown machinery
+    (jinja2, babel, Python-Markdown: some 45 ms) that the command line and Sphinx do not
+    otherwise need. The same check and the same message as MkDocs' own.
+    """
+
+    @overload
+    def __init__(self: _Type[T], types: type[T] | tuple[type[T], ...], *, default: T) -> None: ...
+
+    @overload
+    def __init__(self: _Type[T | None], types: type[T] | tuple[type[T], ...]) -> None: ...
+
+    def __init__(self, types: type[Any] | tuple[type[Any], ...], *, default: Any = None) -> None:
+        super().__init__()
+        self.default = default
+        self._types = types
+
+    def validate(self, value: object, /) -> T:
+        if value is None:
+            value = self.default
+            if value is None:
+                return None  # type: ignore[return-value]  # unset, with no default: an optional option
+        return self.run_validation(value)
+
+    def run_validation(self, value: object, /) -> T:
+        if not isinstance(value, self._types):
+            raise ValidationError(f"Expected type: {self._types} but received: {type(value)}")
+        return cast(T, value)  # of `types`, as declared
+
+
+class _ArxivDelay(_Type[float]):
     """Seconds between arXiv requests, checked against the endpoint once both are known."""
 
     def post_validation(self, config: Config, key_name: str) -> None:
@@ -36,13 +70,13 @@ class _ArxivDelay(c.Type):  # type: ignore[type-arg]
             )
 
 
-class _LanguageCode(c.Type):  # type: ignore[type-arg]
+class _LanguageCode(_Type[str | None]):
     """A language code; one that is not a known language is a warning suggesting the likely one."""
 
     def __init__(self) -> None:
         super().__init__(str)
 
-    def run_validation(self, value: object) -> str:
+    def run_validation(self, value: object, /) -> str:
         code = str(super().run_validation(value))
         from mkdocs_arxiv_digest.languages import check_code
 
@@ -55,44 +89,44 @@ class _LanguageCode(c.Type):  # type: ignore[type-arg]
 class BlockOptions(Config):
     """Options an ``arxiv-digest`` block may set in its YAML body, overriding the plugin's."""
 
-    language = c.Optional(_LanguageCode())
+    language = _LanguageCode()
     """Language of the summaries and translations, as a code (`zh`, `ja`, `de`, `en`...). Default: `theme.language`, else `en`."""
 
-    model = c.Optional(c.Type(str))
+    model = _Type(str)
     """Chat model that writes summaries and translations. Default: `gpt-4.1-mini`."""
 
 
 class DigestConfig(BlockOptions):
     """The plugin's options in ``mkdocs.yml``."""
 
-    base_url = c.Optional(c.Type(str))
+    base_url = _Type(str)
     """OpenAI-compatible endpoint (OpenAI, DeepSeek, vLLM, llama.cpp, Ollama...). Default: `OPENAI_BASE_URL`, else OpenAI. The key always comes from `OPENAI_API_KEY`."""
 
-    arxiv_api_url = c.Type(str, default=DEFAULT_ARXIV_API_URL)
+    arxiv_api_url = _Type(str, default=DEFAULT_ARXIV_API_URL)
     """arXiv export API endpoint; point it at a mirror or proxy if you have one."""
 
     arxiv_delay = _ArxivDelay((int, float), default=DEFAULT_ARXIV_DELAY)
     """Seconds between arXiv requests. arXiv's terms ask for at least 3; lower values are accepted only for an `arxiv_api_url` that is not arxiv.org."""
 
-    cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
+    cache_dir = _Type(str, default=DEFAULT_CACHE_DIR)
     """Cache directory, relative to `mkdocs.yml`. Restore and save it in CI to make rebuilds free."""
 
-    concurrency = c.Type(int, default=DEFAULT_CONCURRENCY)
+    concurrency = _Type(int, default=DEFAULT_CONCURRENCY)
     """Language model requests in flight at once."""
 
-    timeout = c.Type((int, float), default=60.0)
+    timeout = _Type((int, float), default=60.0)
     """Deadline in seconds for each whole arXiv or model request (connecting, waiting, reading the reply); past it the request is given up and retried within `retries`."""
 
-    retries = c.Type(int, default=3)
+    retries = _Type(int, default=3)
     """Retries of a failing arXiv or model request (HTTP 429, 5xx, timeouts, invalid replies)."""
 
-    refresh_days = c.Type((int, float), default=30.0)
+    refresh_days = _Type((int, float), default=30.0)
     """Days before metadata of an unversioned ID (`2403.16584`, not `2403.16584v2`) is asked for again; stale metadata is still served when arXiv is unreachable."""
 
-    offline = c.Type(bool, default=False)
+    offline = _Type(bool, default=False)
     """Never touch the network: serve from the snapshot and the cache only."""
 
-    snapshot = c.Optional(c.Type(str))
+    snapshot = _Type(str)
     """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""
 
 

@@ -8,7 +8,7 @@ stored whole). Versioned IDs never change; snapshot entries never expire.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.cache import Cache
@@ -16,10 +16,10 @@ from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Failure, Paper
-from mkdocs_arxiv_digest.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+    from mkdocs_arxiv_digest.snapshot import Snapshot
 
 OFFLINE = "not in the snapshot or the cache, and `offline` is on"
 
@@ -27,10 +27,17 @@ OFFLINE = "not in the snapshot or the cache, and `offline` is on"
 class Metadata:
     """What is known of papers this build, and why not where it is not."""
 
-    def __init__(self, settings: Settings, cache: Cache, snapshot: Snapshot, *, source: ArxivSource | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cache: Cache,
+        snapshot: Snapshot | Callable[[], Snapshot],
+        *,
+        source: ArxivSource | None,
+    ) -> None:
         self.settings = settings
         self.cache = cache
-        self.snapshot = snapshot
+        self._snapshot = snapshot
         self.papers: dict[ArxivId, Paper] = {}
         self.failures: dict[ArxivId, Failure] = {}
         self.requests = 0
@@ -41,10 +48,17 @@ class Metadata:
         self._stale: set[ArxivId] = set()
         """IDs served from stale metadata this build, because arXiv could not be asked."""
 
-    def begin_build(self, snapshot: Snapshot | None) -> None:
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot; given as a function that makes it, made on first need (a build that resolves nothing needs none)."""
+        if callable(self._snapshot):
+            self._snapshot = self._snapshot()
+        return self._snapshot
+
+    def begin_build(self, snapshot: Snapshot | Callable[[], Snapshot] | None) -> None:
         """Forget this build's failures; with a new ``snapshot``, every paper (some came from the old one)."""
         if snapshot is not None:
-            self.snapshot = snapshot
+            self._snapshot = snapshot
             self.papers.clear()
         self.failures.clear()
         self._stale.clear()
@@ -89,7 +103,7 @@ class Metadata:
             for arxiv_id in ids:
                 yield from self._fall_back(arxiv_id, stale, OFFLINE)
             return
-        source = self._arxiv()
+        source = self.source()
         before = source.requests
         for batch in source.fetch_batches(ids):
             for arxiv_id, paper in batch.papers.items():
@@ -114,7 +128,7 @@ class Metadata:
         else:
             self.failures[arxiv_id] = Failure(reason)
 
-    def _arxiv(self) -> ArxivSource:
+    def source(self) -> ArxivSource:
         """The build's arXiv client, made on first need (importing it costs a warm build nothing)."""
         if self._source is None:
             from mkdocs_arxiv_digest import arxiv_source

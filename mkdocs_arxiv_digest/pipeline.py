@@ -19,11 +19,11 @@ from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.page_renderer import PageRenderer
 from mkdocs_arxiv_digest.resolver import Resolver
 from mkdocs_arxiv_digest.scan import file_stamp
-from mkdocs_arxiv_digest.snapshot import Snapshot, load_snapshot
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
     from mkdocs_arxiv_digest.llm import Summarizer
+    from mkdocs_arxiv_digest.snapshot import Snapshot
 
 
 class Pipeline:
@@ -116,5 +116,20 @@ def _file_hash(path: Path | None) -> str:
         return ""
 
 
-def _load_snapshot(path: Path | None) -> Snapshot:
-    return load_snapshot(path) if path is not None else Snapshot()
+def _load_snapshot(path: Path | None) -> Snapshot | Callable[[], Snapshot]:
+    """The site's snapshot, read now, so that a malformed one fails the build at its start.
+
+    A site without one gets a function that makes an empty one, called if a paper is
+    ever looked up: a build that serves stored pages does not import the snapshot module.
+    """
+    if path is None:
+        return _empty_snapshot
+    from mkdocs_arxiv_digest.snapshot import load_snapshot
+
+    return load_snapshot(path)
+
+
+def _empty_snapshot() -> Snapshot:
+    from mkdocs_arxiv_digest.snapshot import Snapshot
+
+    return Snapshot()

@@ -10,11 +10,9 @@ remembered for this build only and retried on the next.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.cache import Cache
@@ -24,11 +22,13 @@ from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION, digest_key
 from mkdocs_arxiv_digest.metadata import Metadata
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row, Usage
-from mkdocs_arxiv_digest.snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
     from mkdocs_arxiv_digest.llm import Summarizer
+    from mkdocs_arxiv_digest.snapshot import Snapshot
 
 PROGRESS_SECONDS = 5.0
 PROGRESS_PAPERS = 50
@@ -44,7 +44,7 @@ class Resolver:
         self,
         settings: Settings,
         cache: Cache,
-        snapshot: Snapshot,
+        snapshot: Snapshot | Callable[[], Snapshot],
         *,
         source: ArxivSource | None = None,
         summarizer_factory: Callable[[Settings], Summarizer] | None = None,
@@ -54,6 +54,8 @@ class Resolver:
         self.metadata = Metadata(settings, cache, snapshot, source=source)
         self._summarizer_factory = summarizer_factory or _default_summarizer
         self._summarizer: Summarizer | None = None
+        self._making: Future[Summarizer] | None = None
+        """The summarizer being made in the background, while arXiv answers."""
         self.digests: dict[str, Digest] = {}
         """By digest key."""
         self.failures: dict[DigestRequest, Failure] = {}
@@ -62,7 +64,7 @@ class Resolver:
         self._usage_at_start: tuple[int, ...] = (0, 0, 0, 0)
         self._offline_failures: dict[str, Failure] = {}
 
-    def begin_build(self, snapshot: Snapshot | None = None) -> None:
+    def begin_build(self, snapshot: Snapshot | Callable[[], Snapshot] | None = None) -> None:
         """Forget this build's failures and counts; with a new ``snapshot``, what came from the old one."""
         self.metadata.begin_build(snapshot)
         if snapshot is not None:
@@ -110,9 +112,12 @@ class Resolver:
             return  # the common case when pages render after the site-wide prefetch
         papers = self.metadata.papers
         to_fetch, stale = self.metadata.take_at_hand(list(pending))
-        if to_fetch and self._summarizer is None and not self.settings.offline:
-            # The model client takes a second to import; let that happen while arXiv answers.
-            threading.Thread(target=importlib.import_module, args=("openai",), name="arxiv-digest-import").start()
+        if to_fetch and self._summarizer is None and self._making is None and not self.settings.offline:
+            # Making the model client takes the better part of a second (importing the SDK is
+            # most of it): let that happen while arXiv answers, before the first paper needs it.
+            # The arXiv client first: made alongside (imports hold the GIL), it would ask later.
+            self.metadata.source()
+            self._making = _in_background(self._summarizer_factory, self.settings)
         with _Workers(self, progress) as workers:
             workers.submit([request for arxiv_id in pending if arxiv_id in papers for request in pending[arxiv_id]])
             for arxiv_id in self.metadata.fetch(to_fetch, stale):
@@ -154,8 +159,9 @@ class Resolver:
         if self.settings.offline:
             return self._offline(request.language)
         if self._summarizer is None:
+            making, self._making = self._making, None
             try:
-                self._summarizer = self._summarizer_factory(self.settings)
+                self._summarizer = making.result() if making is not None else self._summarizer_factory(self.settings)
             except MissingApiKeyError as error:
                 log.warning(str(error), once=True)
                 return Failure(str(error), reported=True)
@@ -192,6 +198,8 @@ class _Workers:
     def __exit__(self, *exc_info: object) -> None:
         if self.executor is None:
             return
+        from concurrent.futures import as_completed  # a warm build has no workers: it imports none of this
+
         total, last = len(self.submitted), time.monotonic()
         try:
             for done, future in enumerate(as_completed(self.submitted), start=1):
@@ -217,6 +225,8 @@ class _Workers:
                 resolver.failures[request] = summarizer
                 continue
             if self.executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 self.executor = ThreadPoolExecutor(resolver.settings.concurrency, thread_name_prefix="arxiv-digest")
             paper, key = resolver.metadata.papers[request.id], resolver.digest_key(request)
             self.submitted[self.executor.submit(_generate, summarizer, resolver.cache, request, paper, key)] = request
@@ -246,6 +256,22 @@ def _generate(summarizer: Summarizer, cache: Cache, request: DigestRequest, pape
         return Failure(f"no summary: {error}")
     cache.put_digest(key, digest)
     return digest
+
+
+def _in_background(factory: Callable[[Settings], Summarizer], settings: Settings) -> Future[Summarizer]:
+    """``factory(settings)``, called on a thread of its own: what it returns or raises, when asked for."""
+    from concurrent.futures import Future
+
+    made: Future[Summarizer] = Future()
+
+    def make() -> None:
+        try:
+            made.set_result(factory(settings))
+        except BaseException as error:  # not swallowed: `result()` raises it where the summarizer is asked for
+            made.set_exception(error)
+
+    threading.Thread(target=make, name="arxiv-digest-client").start()
+    return made
 
 
 def _default_summarizer(settings: Settings) -> Summarizer:

@@ -8,7 +8,14 @@ regular files inside the cache that carry the names diskcache makes. Nor does it
 diskcache's own `Settings` table, which diskcache obeys as it opens the database: before
 diskcache sees a restored `cache.db`, any setting diskcache does not write itself is
 removed and ours are put back (`_reset_settings`), and a `cache.db` SQLite cannot use is
-moved aside for an empty one. `open_store` gives the store `cache.Cache` keeps its rows in.
+moved aside for an empty one. `open_store` gives that store.
+
+`Store` is what `cache.Cache` keeps its rows in. Opening diskcache runs some forty
+statements (its schema, its settings) and a warm build only reads, so rows are read
+through a read-only connection of `Store`'s own, checked by the same `JsonDisk.fetch`,
+and diskcache is opened by `open_store` only for the first write (or for a database that
+needs looking at: one that is not a regular file, that SQLite cannot read, or whose
+`Settings` table holds anything diskcache would not have written).
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ import os
 import re
 import sqlite3
 import stat
+import threading
+import time
+from collections.abc import Sequence
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
@@ -176,6 +186,109 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
 def _kind(mode: int) -> str:
     """What a file of this mode is, in words: "a symbolic link", "a FIFO", ..."""
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+class Store:
+    """The rows of the cache in ``directory``: read through a read-only connection, written through diskcache."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.disk = JsonDisk(str(directory))
+        """Reads every value through `JsonDisk.fetch`, whichever connection found its row."""
+        self._cache: diskcache.Cache | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_pid = 0
+        # Workers write while the main thread reads; the read-only connection is shared, one use at a time.
+        self._lock = threading.RLock()
+
+    @property
+    def cache(self) -> diskcache.Cache:
+        """diskcache's store, opened by `open_store` on first use (a write, counting or clearing rows)."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = open_store(self.directory)
+            return self._cache
+
+    def rows(self, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``(key, raw, mode, filename, value)`` of the unexpired rows of ``keys`` (up to 500), as diskcache stored them.
+
+        The caller checks each: `raw`, and the value through `disk.fetch`.
+        """
+        placeholders = ",".join("?" * len(keys))  # only "?"s: the keys are bound, not formatted
+        query = (
+            f"SELECT key, raw, mode, filename, value FROM Cache WHERE key IN ({placeholders})"
+            " AND (expire_time IS NULL OR expire_time > ?)"
+        )
+        parameters = (*keys, time.time())
+        with self._lock:
+            connection = self._connection()
+            if connection is None:
+                return []
+            try:
+                return connection.execute(query, parameters).fetchall()
+            except sqlite3.DatabaseError:
+                if connection is not self._reader:
+                    raise
+                # A schema diskcache did not make (no `Cache` table, other columns): diskcache's
+                # open decides what becomes of it, as it did before there was a reader.
+                self._close_reader()
+                return self.cache._sql(query, parameters).fetchall()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_reader()
+            if self._cache is not None:
+                self._cache.close()
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """diskcache's connection once it is open, else a read-only one; None while there is no database."""
+        if self._cache is not None:
+            return self._cache._con  # type: ignore[no-any-return]  # diskcache's own, per thread and process
+        if self._reader is not None and self._reader_pid == os.getpid():
+            return self._reader
+        database = self.directory / _DATABASE
+        if _not_regular(database) is None:
+            if not os.path.lexists(database):
+                return None  # a new cache: nothing to read, and diskcache creates it on the first write
+            reader = _read_only(database)
+            if reader is not None:
+                self._reader, self._reader_pid = reader, os.getpid()
+                return reader
+        # Whatever is wrong with it, `open_store` reports and mends it, exactly as for a write.
+        return self.cache._con  # type: ignore[no-any-return]
+
+
+def _read_only(database: Path) -> sqlite3.Connection | None:
+    """A read-only connection to ``database`` (a regular file), if its `Settings` table is as diskcache writes it.
+
+    Nothing here obeys that table (no setting, no PRAGMA of it is applied); it is
+    checked so that a table that needs resetting is reset, and reported, by `open_store`
+    on every build, not only on one that happens to write. None when it needs that, or
+    SQLite cannot read the file: `open_store` then says why, or moves the file aside.
+    """
+    try:
+        # `mode=ro`: SQLite neither creates nor writes the database through this connection.
+        reader = sqlite3.connect(
+            f"{database.absolute().as_uri()}?mode=ro",
+            uri=True,
+            timeout=60,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error:
+        return None
+    try:
+        if not _settings_problems(reader):
+            return reader
+    except sqlite3.Error:
+        pass  # not a database SQLite can use, or a busy one: `open_store` tells which
+    reader.close()
+    return None
 
 
 def open_store(directory: Path) -> diskcache.Cache:

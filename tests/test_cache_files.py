@@ -198,6 +198,35 @@ def test_an_oversized_value_file_is_refused_unread_and_cleaned_up(site: Site, ar
     assert_complete(build)
 
 
+def test_a_build_that_only_reads_takes_no_write_lock_and_refuses_rows_as_ever(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path
+) -> None:
+    first_build(site, arxiv_api)
+    outside = tmp_path / "outside.json"  # what an attacker wants served, as a page and as a paper
+    outside.write_text(json.dumps({"blocks": ["SECRET"], "wants": [], "fetched": None, "paper": "SECRET"}))
+    point_rows_at(site, str(outside), where=f"key like 'page:%' or key = 'paper:{IDS[0]}'")
+    site.options["offline"] = True  # the page renders again, incomplete: nothing is fetched or stored
+
+    with closing(sqlite3.connect(site.cache_dir / "cache.db", isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # another build writing: it holds the write lock throughout
+        process = site.start()
+        try:
+            log, _ = process.communicate(timeout=30)  # opening diskcache waits up to 60 s for the lock
+        except subprocess.TimeoutExpired:
+            process.kill()
+            log, _ = process.communicate()
+            pytest.fail(f"a build that only reads waited for the write lock:\n{log}")
+        writer.execute("ROLLBACK")
+
+    build = Build(process.returncode, log, site.root / "site")
+    assert build.returncode == 0, build.log
+    refused = f"Cache: refusing a cache row whose value file is {str(outside)!r}: it is not a name diskcache makes"
+    assert f"{refused} (row 'paper:{IDS[0]}')" in build.log
+    assert f"{refused} (row 'page:" in build.log
+    assert "SECRET" not in build.html()
+    assert [row.title for row in build.digest().rows] == [IDS[0], *(f"Paper {i}" for i in IDS[1:])]
+
+
 def first_build_of_a_large_page(site: Site, arxiv_api: FakeArxiv) -> str:
     """Build a page big enough that diskcache keeps it in a value file (32 KB and more); that file's name."""
     for paper_id in IDS:
