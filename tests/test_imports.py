@@ -1,13 +1,23 @@
-"""What a process imports: a warm build (everything in the cache) loads no network client, and
-neither it nor `arxiv-digest render` of cached papers loads what only other work needs."""
+"""What a process imports, and when: a warm build (everything in the cache) loads no network
+client, neither it nor `arxiv-digest render` of cached papers loads what only other work
+needs, and a cold build makes the model client (mostly the SDK's import) while arXiv answers."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
-from tests.conftest import Site, block, clean_env
+from mkdocs_arxiv_digest import llm
+from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import Settings, validated_options
+from mkdocs_arxiv_digest.ids import parse_id
+from mkdocs_arxiv_digest.models import DigestRequest
+from mkdocs_arxiv_digest.resolver import Resolver
+from mkdocs_arxiv_digest.snapshot import Snapshot
+from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
 
 CLIENTS = ("openai", "arxiv", "requests", "httpx2")
@@ -95,3 +105,26 @@ def test_render_of_cached_papers_imports_no_page_or_theme_machinery(
     digest, modules = warm.stdout.rsplit("\n", 2)[:2]
     assert digest == cold.stdout.rsplit("\n", 2)[0]  # the same digests, from the cache
     assert modules == "modules loaded: []"
+
+
+def test_a_cold_build_makes_the_model_client_while_arxiv_answers(
+    tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.latency = 0.5  # real arXiv takes seconds; importing the SDK, about one
+    options = {"arxiv_api_url": arxiv_api.url + "/api/query", "arxiv_delay": 0, "base_url": llm_api.base_url}
+    settings = Settings.from_config(validated_options(options), base_dir=tmp_path, default_language="zh")
+    made_at: list[float] = []
+
+    def summarizer(settings: Settings) -> llm.Summarizer:
+        made_at.append(time.monotonic())
+        return llm.Summarizer(llm.make_client(base_url=settings.base_url, timeout=5, retries=0), model=settings.model)
+
+    with environment(clean_env(OPENAI_API_KEY=API_KEY)), closing(Cache(settings.cache_dir)) as cache:
+        resolver = Resolver(settings, cache, Snapshot(), summarizer_factory=summarizer)
+        request = DigestRequest(parse_id("2403.16584"), "zh", settings.model)
+        resolver.resolve([request])
+
+        assert resolver.row(request).digest is not None
+    [asked] = arxiv_api.history
+    assert made_at and made_at[0] < asked["at"] + arxiv_api.latency  # before arXiv's answer was sent
