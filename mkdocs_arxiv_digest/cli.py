@@ -240,7 +240,7 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> i
         if page.markdown is not None:
             pipeline.render_page(page.markdown, page.page, math=math)
         else:  # a Sphinx document: its directives are reST or MyST, rendered by Sphinx
-            pipeline.renderer.note_incomplete(page.page, page.requests)
+            pipeline.renderer.note_shown(page.requests, page.page)
     pipeline.renderer.report()
     return sum(pipeline.renderer.shown.values())
 

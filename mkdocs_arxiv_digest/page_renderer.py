@@ -10,6 +10,8 @@ rendered complete so a warm build can serve it whole. Incomplete papers are repo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
 from mkdocs_arxiv_digest.errors import log
@@ -101,12 +103,16 @@ class PageRenderer:
             self.pages.store(key, rendered, requests, min(fetched, default=None))
         return result
 
-    def note_incomplete(self, page: str, requests: list[DigestRequest]) -> None:
-        """Count papers of a page another renderer shows (Sphinx's), and note those incomplete for `report`."""
+    def note_shown(self, requests: Iterable[DigestRequest], page: str | None = None) -> None:
+        """Count papers another renderer shows (Sphinx's nodes) in the build summary.
+
+        With ``page``, those incomplete are also noted for `report` (the command line,
+        which renders no Sphinx page; a Sphinx build warns from its directives itself).
+        """
         for request in requests:
             row = self.resolver.row(request)
             self.shown[request] = row.digest is not None
-            if row.digest is None and not (failure := self.resolver.failure(request)).reported:
+            if page is not None and row.digest is None and not (failure := self.resolver.failure(request)).reported:
                 self._incomplete.setdefault(failure.reason, []).append((page, request.id))
 
     def _rows(self, directive: Directive, page: str | None) -> list[Row]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
+from mkdocs_arxiv_digest.models import ScannedPage
 from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.page_renderer import PageRenderer
 from mkdocs_arxiv_digest.resolver import Resolver
@@ -73,11 +73,6 @@ class Pipeline:
         keyed = [(self.pages.key(page.markdown, math) if page.markdown is not None else None, page) for page in pages]
         stored = self.pages.preload(key for key, page in keyed if key is not None and page.requests)
         self.resolver.resolve(request for key, page in keyed if key not in stored for request in page.requests)
-
-    def note_shown(self, requests: Iterable[DigestRequest]) -> None:
-        """Count papers a front end rendered itself (Sphinx's nodes) in the build summary."""
-        for request in requests:
-            self.renderer.shown[request] = self.resolver.row(request).digest is not None
 
     def render_page(self, markdown: str, page: str | None, *, math: bool = False) -> str:
         """The page with every directive replaced by its digest (resolving what is missing)."""

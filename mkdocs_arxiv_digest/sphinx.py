@@ -308,7 +308,7 @@ class SphinxDigests:
             return
         pipeline = self.pipeline()
         pipeline.prefetch(pages)
-        pipeline.note_shown(request for page in pages for request in page.requests)
+        pipeline.renderer.note_shown(request for page in pages for request in page.requests)
 
     def purge(self, app: Sphinx, env: BuildEnvironment, docname: str) -> None:
         """Forget what a document showed: it is read again, or gone (``env-purge-doc``)."""
