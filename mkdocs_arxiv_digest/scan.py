@@ -57,7 +57,3 @@ class PageScanner:
             pages.append(ScannedPage(file.src_uri, markdown, found))
         log.debug(f"Scanned {scanned} new or changed pages for arxiv-digest blocks")
         return pages
-
-    def requests(self, files: Files) -> list[DigestRequest]:
-        """Every paper the site's pages ask for."""
-        return [request for page in self.pages(files) for request in page.requests]
