@@ -105,10 +105,11 @@ class Plan:
     imports): the shorter the process, the more a moment of load on the machine weighs in one run."""
 
 
-# Best of 20 for the 0.1-0.4 s processes: on this shared machine (80 interleaved runs of the
-# small site, resampled), the ratio of the two sides' best of 10 came out up to 0.02 above
-# its median; of their best of 20, up to 0.006. More runs move the median not at all.
-FULL = Plan(64, 1.0, 1000, 10000, repeats=8, cold_repeats=3, in_process_repeats=3, edits=5, command_repeats=20)
+# On this shared machine the ratio of two sides' best runs scatters above its median, the
+# less the fewer runs (interleaved runs, resampled): the small site's best of 10 up to 0.02
+# above (80 runs), its best of 20 up to 0.006; the 1,000-paper site's best of 8 up to 0.018
+# above (40 runs), its best of 12 up to 0.007. More runs move the median not at all.
+FULL = Plan(64, 1.0, 1000, 10000, repeats=12, cold_repeats=3, in_process_repeats=3, edits=5, command_repeats=20)
 QUICK = Plan(16, 0.2, 100, 1000, repeats=2, cold_repeats=1, in_process_repeats=2, edits=2, command_repeats=3)
 ARXIV_LATENCY = 0.3
 CONCURRENCY = 8

@@ -176,8 +176,13 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
                 elif status.st_size > MAX_VALUE_BYTES:
                     reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
                 else:
-                    data = reader.read(MAX_VALUE_BYTES + 1)
-                    if len(data) <= MAX_VALUE_BYTES:  # else it grew since the fstat
+                    # Its size and a byte more (a read of the limit allocates the limit, 64 MiB,
+                    # for every page a warm build serves); if that byte came, it grew since the
+                    # fstat: read on, to the limit.
+                    data = reader.read(status.st_size + 1)
+                    if len(data) > status.st_size:
+                        data += reader.read(MAX_VALUE_BYTES + 1 - len(data))
+                    if len(data) <= MAX_VALUE_BYTES:  # else it grew past the limit since the fstat
                         return data.decode("utf-8")
                     reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
         raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}: {reason}")
