@@ -44,6 +44,7 @@ class _Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go separately: no 40 ms delayed-ACK wait
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -56,6 +57,7 @@ class _Server:
                 fake._serve(self, json.loads(self.rfile.read(length) or b"null"))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket.listen(64)  # a round of 8+ model requests connects at once (the default is 5)
         self.server.daemon_threads = True
         # A short poll: `shutdown()` waits for one, and every test closes two servers.
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
