@@ -304,7 +304,7 @@ def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
     return answer | ({"abstract": (translation + " " + math).strip()} if abstract else {})
 
 
-def _format(body: dict[str, Any]) -> str:
+def request_format(body: dict[str, Any]) -> str:
     response_format = body.get("response_format")
     if response_format is None:
         return "prompt"
@@ -323,15 +323,15 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None
     "openai": lambda body: None,
     "llama-cpp-python": lambda body: (
         (500, {"message": _LLAMA_CPP_PYTHON, "type": "internal_server_error"})
-        if _format(body) == "json_schema" else None
+        if request_format(body) == "json_schema" else None
     ),
     "deepseek": lambda body: (
         (400, {"message": "This response_format type is unavailable now", "type": "invalid_request_error"})
-        if _format(body) == "json_schema" else None
+        if request_format(body) == "json_schema" else None
     ),
     "no-response-format": lambda body: (
-        (422, {"message": f"unsupported field: response_format ({_format(body)})", "type": "invalid_request_error"})
-        if _format(body) != "prompt" else None
+        (422, {"message": f"unsupported field: response_format ({request_format(body)})", "type": "invalid_request_error"})
+        if request_format(body) != "prompt" else None
     ),
     "reasoning": lambda body: (
         (400, {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. "

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mkdocs_arxiv_digest.cli import main
 from tests.conftest import API_KEY, Site, block, clean_env, environment
-from tests.fakes import FakeArxiv, FakeLLM, _format
+from tests.fakes import FakeArxiv, FakeLLM, request_format
 
 
 def cached_rows(site: Site) -> dict[str, object]:
@@ -195,7 +195,7 @@ def test_each_server_gets_the_strongest_format_it_accepts(
     build = site.build("--strict")
 
     assert build.returncode == 0, build.log
-    assert [_format(request) for request in llm_api.requests] == formats  # learnt once for the build
+    assert [request_format(request) for request in llm_api.requests] == formats  # learnt once for the build
     assert f"{llm_api.base_url} refused {refusal}" in build.log or f"refused json_object+schema {refusal}" in build.log
     assert all("JSON schema" in request["messages"][0]["content"] for request in llm_api.requests)
     assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
