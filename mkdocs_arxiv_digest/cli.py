@@ -20,8 +20,9 @@ from mkdocs_arxiv_digest.config import Settings, default_options, validated_opti
 from mkdocs_arxiv_digest.errors import InvalidIdError, log
 from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
+from mkdocs_arxiv_digest.layout import lay_out
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
-from mkdocs_arxiv_digest.render import render_digest
+from mkdocs_arxiv_digest.render import markdown_digest, portable_text
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -92,7 +93,8 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
             failure = resolver.failure(request) if row.digest is None else None
             if failure is not None and not failure.reported:
                 log.warning(f"{request.id}: {failure.reason}")
-        click.echo(render_digest(rows, math=math), nl=False)
+        layout = lay_out(rows, settings.language)
+        click.echo(markdown_digest(layout, lambda text: portable_text(text, math=math)), nl=False)
     if any(row.digest is None for row in rows):
         sys.exit(1)
 
@@ -238,7 +240,7 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> i
     """Render every page as a build would, for the same warnings (page, line, ID); count complete papers."""
     for page in pages:
         if page.markdown is not None:
-            pipeline.render_page(page.markdown, page.page, math=math)
+            pipeline.render_page(page.markdown, page.page)
         else:  # a Sphinx document: its directives are reST or MyST, rendered by Sphinx
             pipeline.renderer.note_shown(page.requests, page.page)
     pipeline.renderer.report()

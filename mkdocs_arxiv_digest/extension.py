@@ -34,7 +34,8 @@ from markdown.preprocessors import Preprocessor
 
 from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
 from mkdocs_arxiv_digest.errors import DigestError, log
-from mkdocs_arxiv_digest.frontend import missing_extensions, renders_math
+from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
+from mkdocs_arxiv_digest.frontend import missing_extensions
 from mkdocs_arxiv_digest.pipeline import Pipeline
 
 # Before fenced_code (25), after normalize_whitespace (30).
@@ -70,8 +71,11 @@ class ArxivDigestExtension(Extension):
         md.registerExtension(self)
         missing = missing_extensions(type(extension).__module__ for extension in md.registeredExtensions)
         md.registerExtensions([f"markdown.extensions.{name}" for name in missing], {})
-        preprocessor = DigestPreprocessor(md, self.pipeline(), strict=bool(self.getConfig(STRICT)))
+        # One page at a time per Markdown instance: the fragments of the page being converted.
+        fragments = Fragments()
+        preprocessor = DigestPreprocessor(md, self.pipeline(), fragments, strict=bool(self.getConfig(STRICT)))
         md.preprocessors.register(preprocessor, "arxiv-digest", PRIORITY)
+        FragmentsExtension(fragments).extendMarkdown(md)
 
     def pipeline(self) -> Pipeline:
         """The pipeline of these options (shared by every page converted with them); raises `DigestError`."""
@@ -84,16 +88,17 @@ class ArxivDigestExtension(Extension):
 
 
 class DigestPreprocessor(Preprocessor):
-    def __init__(self, md: Markdown, pipeline: Pipeline, *, strict: bool = False) -> None:
+    def __init__(self, md: Markdown, pipeline: Pipeline, fragments: Fragments, *, strict: bool = False) -> None:
         super().__init__(md)
         self.pipeline = pipeline
+        self.fragments = fragments
         self.strict = strict
 
     def run(self, lines: list[str]) -> list[str]:
-        math = renders_math(type(extension).__module__ for extension in self.md.registeredExtensions)
         page = hosted_page(self.md)
+        self.fragments.clear()  # the last page's are resolved
         with _one_strict_page if self.strict else nullcontext(), _warnings_noted() as problems:
-            text = self.pipeline.render_page("\n".join(lines), page, math=math)
+            text = self.pipeline.render_page("\n".join(lines), page, self.fragments)
             self.pipeline.renderer.report()  # no end of build here: each page reports its own
         if self.strict and problems:
             count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"

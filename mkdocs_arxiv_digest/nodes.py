@@ -1,11 +1,11 @@
-"""Records to docutils nodes: the summary table and one footnote of details per paper.
+"""A digest's layout as docutils nodes: the summary table and one footnote of details per paper.
 
-The docutils counterpart of `render` (which writes Markdown), for Sphinx: native nodes,
-so the HTML, LaTeX and EPUB builders each write their own form. Everything from arXiv
-or a model is untrusted and becomes `Text` nodes, which every writer escapes for its
-format (HTML, LaTeX); nothing is ever a raw node. A ``$...$`` span becomes a `math` node
-only when its TeX passes the allow-list of `tex` (and holds no TeX input trick, see
-`_safe_math`); every other span stays text.
+The docutils counterpart of `render` (which writes Markdown), for Sphinx: `layout`
+decides what is shown, this module writes native nodes, so the HTML, LaTeX and EPUB
+builders each write their own form. Everything from arXiv or a model is untrusted and
+becomes `Text` nodes, which every writer escapes for its format (HTML, LaTeX); nothing
+is ever a raw node. A ``$...$`` span becomes a `math` node only when its TeX passes the
+allow-list of `tex`; every other span stays text.
 
 MathJax, which Sphinx's HTML builder loads for pages with math, typesets ``\\(...\\)``
 wherever it finds it in a page's text, not only in math nodes: the digest is marked for
@@ -15,66 +15,25 @@ MathJax to skip, and only its math nodes to be typeset, so hostile text stays te
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
-from typing import NamedTuple
 
 from docutils import nodes
 
-from mkdocs_arxiv_digest.checks import is_translated_title
-from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Row
-from mkdocs_arxiv_digest.render import unavailable
+from mkdocs_arxiv_digest.fragments import MATHJAX_IGNORE, MATHJAX_PROCESS
+from mkdocs_arxiv_digest.layout import LINK, DigestLayout, Entry, Part
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
-HEADINGS = ("Ref", "Title", "Summary")
-# MathJax 2/3 and MathJax 4 name the classes that stop and resume its search for math.
-MATHJAX_IGNORE = ["tex2jax_ignore", "mathjax_ignore"]
-MATHJAX_PROCESS = ["tex2jax_process", "mathjax_process"]
 
-
-class LabelledRow(NamedTuple):
-    """A row of a digest, with the footnote label of its paper in its language on this page."""
-
-    row: Row
-    label: str
-    first: bool
-    """True where the page has no footnote of that label yet: this row's block defines it."""
-
-
-class FootnoteLabels:
-    """The footnote label of each paper shown on one page, per language: one footnote each.
-
-    The label is the paper's ID (as requested, e.g. ``2403.16584v2``), as on the MkDocs
-    side; a paper the page also shows in a second language gets ``ID-language`` there.
-    """
-
-    def __init__(self) -> None:
-        self._labels: dict[tuple[ArxivId, str], str] = {}
-
-    def label(self, arxiv_id: ArxivId, language: str) -> tuple[str, bool]:
-        """The label of ``arxiv_id`` in ``language``, and whether this is its first use on the page."""
-        known = self._labels.get((arxiv_id, language))
-        if known is not None:
-            return known, False
-        label = str(arxiv_id)
-        if label in self._labels.values():
-            label = f"{arxiv_id}-{language}"
-        self._labels[(arxiv_id, language)] = label
-        return label, True
-
-
-def digest_nodes(rows: Sequence[LabelledRow], document: nodes.document, language: str = "en") -> list[nodes.Node]:
-    """The table of ``rows``, then a footnote for each row whose label is new to the page.
+def digest_nodes(layout: DigestLayout, document: nodes.document) -> list[nodes.Node]:
+    """The table of ``layout``, then the footnotes it defines.
 
     Footnotes and references are registered with ``document``, so docutils numbers and
     links them as it does an author's ``[#label]_``: references show a number, and link
     to the footnote's ``fn:<label>`` anchor.
     """
-    if not rows:
+    if not layout.entries:
         return []
-    missing = unavailable(language)
-    found: list[nodes.Node] = [_table(rows, document, missing)]
-    found += [_footnote(row, label, document, missing) for row, label, first in rows if first]
+    found: list[nodes.Node] = [_table(layout, document)]
+    found += [_footnote(entry, entry.footnote, document) for entry in layout.entries if entry.footnote is not None]
     for node in found:
         # MyST moves footnotes to the end of the page: each node carries the marks itself.
         node["classes"] += ["arxiv-digest", *MATHJAX_IGNORE]
@@ -107,18 +66,20 @@ def _clean(text: str) -> str:
     return " ".join("".join(char for char in text if unicodedata.category(char) != "Cc" or char.isspace()).split())
 
 
-def _table(rows: Sequence[LabelledRow], document: nodes.document, missing: tuple[str, str]) -> nodes.table:
+def _table(layout: DigestLayout, document: nodes.document) -> nodes.table:
     table = nodes.table()
-    group = nodes.tgroup(cols=len(HEADINGS))
+    group = nodes.tgroup(cols=len(layout.headings))
     table += group
     for width in (10, 40, 50):
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
-    head += _table_row([[nodes.Text(heading)] for heading in HEADINGS])
+    head += _table_row([[nodes.Text(heading)] for heading in layout.headings])
     body = nodes.tbody()
-    for row, label, _first in rows:
-        link = nodes.reference("", "", *_title(row), refuri=row.requested.url)
-        body += _table_row([[_footnote_reference(label, document)], [link], _summary(row, missing)])
+    for entry in layout.entries:
+        title = inline_nodes(entry.title)
+        if entry.url is not None:
+            title = [nodes.reference("", "", *title, refuri=entry.url)]
+        body += _table_row([[_footnote_reference(entry.label, document)], title, inline_nodes(entry.summary)])
     group += head
     group += body
     return table
@@ -127,22 +88,10 @@ def _table(rows: Sequence[LabelledRow], document: nodes.document, missing: tuple
 def _table_row(cells: list[list[nodes.Node]]) -> nodes.row:
     row = nodes.row()
     for content in cells:
-        entry = nodes.entry()
-        entry += nodes.paragraph("", "", *content)
-        row += entry
+        cell = nodes.entry()
+        cell += nodes.paragraph("", "", *content)
+        row += cell
     return row
-
-
-def _title(row: Row) -> list[nodes.Node]:
-    return inline_nodes(row.paper.title) if row.paper else [nodes.Text(str(row.requested))]
-
-
-def _summary(row: Row, missing: tuple[str, str]) -> list[nodes.Node]:
-    if row.paper is None:
-        return [nodes.Text(missing[1])]
-    if row.digest is None:
-        return [nodes.Text(missing[0])]
-    return inline_nodes(row.digest.summary)
 
 
 def _footnote_reference(label: str, document: nodes.document) -> nodes.footnote_reference:
@@ -153,25 +102,14 @@ def _footnote_reference(label: str, document: nodes.document) -> nodes.footnote_
     return reference
 
 
-def _footnote(row: Row, label: str, document: nodes.document, missing: tuple[str, str]) -> nodes.footnote:
-    """Translated title, original title, link, summary, translated abstract, original abstract."""
-    footnote = nodes.footnote(auto=1, ids=[f"fn:{label}"], names=[nodes.fully_normalize_name(label)])
+def _footnote(entry: Entry, parts: tuple[Part, ...], document: nodes.document) -> nodes.footnote:
+    """The footnote's parts in the layout's order, a paragraph each."""
+    footnote = nodes.footnote(auto=1, ids=[f"fn:{entry.label}"], names=[nodes.fully_normalize_name(entry.label)])
     document.note_autofootnote(footnote)
     document.note_explicit_target(footnote, footnote)
-    url = row.requested.url
-    link = [nodes.reference(url, url, refuri=url)]
-    paper, digest = row.paper, row.digest
-    paragraphs: list[list[nodes.Node]]
-    if paper is None:
-        paragraphs = [_title(row), link, _summary(row, missing)]
-    else:
-        # A "translation" that is the original (a name, say) is shown once.
-        shown = digest is not None and is_translated_title(paper.title, digest.title)
-        translated = [inline_nodes(digest.title)] if digest and shown else []
-        paragraphs = [*translated, _title(row), link, _summary(row, missing)]
-        abstracts = [digest.abstract] if digest and digest.abstract else []
-        abstracts += [paper.abstract] if paper.abstract else []
-        paragraphs += [inline_nodes(text) for text in abstracts]
-    for content in paragraphs:
+    for part in parts:
+        content = (
+            [nodes.reference(part.text, part.text, refuri=part.text)] if part.kind == LINK else inline_nodes(part.text)
+        )
         footnote += nodes.paragraph("", "", *content)
     return footnote

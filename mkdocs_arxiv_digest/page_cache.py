@@ -1,10 +1,11 @@
-"""Rendered pages: a page whose digests all rendered complete is stored as its blocks.
+"""Rendered pages: a page whose digests all rendered complete is stored as its blocks' layouts.
 
-A warm build then reads one row per page and renders nothing. The key is a hash of
+A warm build then reads one row per page and resolves nothing. The key is a hash of
 everything that shapes the render (the page's source, the settings, the snapshot's
 content, the plugin and prompt versions). A stored page is served only while its
-unversioned papers are not due a refresh, and only after a check that it still has the
-digest's Markdown form: the cache is input too, and a tampered row is refused.
+unversioned papers are not due a refresh. The cache is input too: a stored layout is
+validated as it is read (`DigestLayout.from_json`), and its texts are untrusted text
+like any other, made inert when written out.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.keys import CHECKS_VERSION, PROMPT_VERSION
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION, PAGE_FORMAT, PROMPT_VERSION
+from mkdocs_arxiv_digest.layout import DigestLayout
 from mkdocs_arxiv_digest.models import DigestRequest
-from mkdocs_arxiv_digest.render import is_digest_markdown
 
 
 @dataclass(frozen=True)
 class RenderedPage:
     """A page's directives rendered complete, so a warm build need not render them again."""
 
-    blocks: tuple[str, ...]
-    """Each directive's rendered digest, in page order (the page around them is not stored)."""
+    blocks: tuple[DigestLayout, ...]
+    """Each directive's digest, in page order (the page around them is not stored)."""
     wants: tuple[tuple[str, int | None, str, str], ...]
     """(ID, version, language, model) of each paper shown, for the build summary."""
     fetched: float | None
@@ -37,21 +38,25 @@ class RenderedPage:
     None if they are all versioned or pinned, and never due a refresh."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"blocks": list(self.blocks), "wants": [list(want) for want in self.wants], "fetched": self.fetched}
+        return {
+            "blocks": [block.to_json() for block in self.blocks],
+            "wants": [list(want) for want in self.wants],
+            "fetched": self.fetched,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> RenderedPage:
         """Build from a mapping read off disk; raise ValueError on anything malformed."""
         blocks = data.get("blocks") if isinstance(data, dict) else None
-        if not isinstance(blocks, list) or not all(isinstance(block, str) for block in blocks):
-            raise ValueError("a rendered page must be a mapping with `blocks` of text")
+        if not isinstance(blocks, list):
+            raise ValueError("a rendered page must be a mapping with `blocks`")
         fetched = data.get("fetched")
         if fetched is not None and not isinstance(fetched, (int, float)):
             raise ValueError("`fetched` must be a time")
         wants = data.get("wants")
         if not isinstance(wants, list) or not all(_is_want(want) for want in wants):
             raise ValueError("`wants` must be a list of [id, version, language, model]")
-        return cls(tuple(blocks), tuple(tuple(want) for want in wants), fetched)
+        return cls(tuple(map(DigestLayout.from_json, blocks)), tuple(tuple(want) for want in wants), fetched)
 
 
 def _is_want(value: Any) -> bool:
@@ -79,10 +84,17 @@ class PageCache:
         self.snapshot_hash = snapshot_hash
         self._loaded.clear()
 
-    def key(self, markdown: str, math: bool) -> str:
+    def key(self, markdown: str) -> str:
         """Cache key of a page's render: a hash of everything that shapes it."""
         settings = self.settings
-        parts = [__version__, str(PROMPT_VERSION), str(CHECKS_VERSION), settings.language, settings.model, str(math)]
+        parts = [
+            __version__,
+            str(PROMPT_VERSION),
+            str(CHECKS_VERSION),
+            str(PAGE_FORMAT),
+            settings.language,
+            settings.model,
+        ]
         parts += [self.snapshot_hash, markdown]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
 
@@ -91,17 +103,17 @@ class PageCache:
         self._loaded.update(self._read(keys))
         return set(self._loaded)
 
-    def get(self, key: str, blocks: int, math: bool) -> RenderedPage | None:
+    def get(self, key: str, blocks: int) -> RenderedPage | None:
         """The stored render of a page with ``blocks`` directives, if it may be served."""
         stored = self._loaded.get(key) or self._read([key]).get(key)
-        if stored is None:
-            return None
-        if len(stored.blocks) == blocks and all(is_digest_markdown(block, math=math) for block in stored.blocks):
+        if stored is None or len(stored.blocks) == blocks:
             return stored
-        log.warning("Cache: refused a stored page render that is not digest Markdown; rendering it again")
+        log.warning("Cache: refused a stored page render that does not fit its page; rendering it again")
         return None
 
-    def store(self, key: str, blocks: list[str], requests: Iterable[DigestRequest], fetched: float | None) -> None:
+    def store(
+        self, key: str, blocks: list[DigestLayout], requests: Iterable[DigestRequest], fetched: float | None
+    ) -> None:
         """Keep a complete page's render (the caller stores nothing degraded)."""
         shown = tuple((*request.id, request.language, request.model) for request in dict.fromkeys(requests))
         self.cache.put_record("page", key, RenderedPage(tuple(blocks), shown, fetched).to_json())

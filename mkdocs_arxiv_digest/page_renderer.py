@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
 from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.fragments import Fragments
 from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.layout import DigestLayout, FootnoteLabels, lay_out
 from mkdocs_arxiv_digest.models import DigestRequest, Row
 from mkdocs_arxiv_digest.page_cache import PageCache
-from mkdocs_arxiv_digest.render import render_digest
+from mkdocs_arxiv_digest.render import markdown_digest
 from mkdocs_arxiv_digest.resolver import Resolver
 
 GROUP_FROM = 3
@@ -39,11 +41,14 @@ class PageRenderer:
         self._parsed: dict[str, list[Directive]] = {}
         self._incomplete: dict[str, list[tuple[str, ArxivId]]] = {}
         """Papers shown incomplete and not yet reported: (page and line, ID) by reason."""
+        self.fragments = Fragments()
+        """The untrusted texts of the pages rendered this build, behind the tokens in their Markdown."""
 
     def begin_build(self) -> None:
         self.shown.clear()
         self._parsed.clear()
         self._incomplete.clear()
+        self.fragments.clear()
 
     def report(self) -> None:
         """Warn about every paper shown incomplete since the last report, naming page, line and ID."""
@@ -70,20 +75,22 @@ class PageRenderer:
         """Every paper a page's Markdown asks for."""
         return [request for directive in self.directives(markdown) for request in self.requests(directive)]
 
-    def render(self, markdown: str, page: str | None, *, math: bool = False) -> str:
-        """The page with every directive replaced by its digest."""
+    def render(self, markdown: str, page: str | None, fragments: Fragments | None = None) -> str:
+        """The page with every directive replaced by its digest; untrusted text as tokens of
+        ``fragments`` (by default this build's `fragments`)."""
+        fragments = self.fragments if fragments is None else fragments
         directives = self.directives(markdown)
         if not directives:
             return markdown
-        key = self.pages.key(markdown, math)
-        stored = self.pages.get(key, len(directives), math)
+        key = self.pages.key(markdown)
+        stored = self.pages.get(key, len(directives))
         if stored is not None:
             self.shown.update((DigestRequest(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
             blocks = iter(stored.blocks)
-            return replace_directives(markdown, directives, lambda _directive: next(blocks))
+            return replace_directives(markdown, directives, lambda _: markdown_digest(next(blocks), fragments.token))
         self.resolver.resolve(self.requests_in(markdown))
-        defined: dict[str, str] = {}
-        rendered: list[str] = []
+        labels = FootnoteLabels()
+        layouts: list[DigestLayout] = []
         complete = True
 
         def render(directive: Directive) -> str:
@@ -92,15 +99,14 @@ class PageRenderer:
                 log.warning(f"{_where(page, line)}: {message}")
             rows = self._rows(directive, page)
             complete = complete and not directive.problems and all(self._is_complete(row) for row in rows)
-            language = directive_language(directive, self.settings)
-            rendered.append(render_digest(rows, math=math, language=language, defined=defined))
-            return rendered[-1]
+            layouts.append(lay_out(rows, directive_language(directive, self.settings), labels))
+            return markdown_digest(layouts[-1], fragments.token)
 
         result = replace_directives(markdown, directives, render)
         if complete:
             requests = self.requests_in(markdown)
             fetched = [at for request in requests if (at := self.resolver.metadata.fetched_at(request.id)) is not None]
-            self.pages.store(key, rendered, requests, min(fetched, default=None))
+            self.pages.store(key, layouts, requests, min(fetched, default=None))
         return result
 
     def note_shown(self, requests: Iterable[DigestRequest], page: str | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
 from mkdocs_arxiv_digest.models import ScannedPage
 from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.page_renderer import PageRenderer
@@ -65,18 +66,26 @@ class Pipeline:
         self.pages.begin_build(_file_hash(self.settings.snapshot) if changed else self.pages.snapshot_hash)
         self.renderer.begin_build()
 
-    def prefetch(self, pages: Iterable[ScannedPage], *, math: bool = False) -> None:
+    def prefetch(self, pages: Iterable[ScannedPage]) -> None:
         """Resolve, site-wide and at once, every paper the pages ask for.
 
         A page whose complete render is stored needs none of its papers resolved.
         """
-        keyed = [(self.pages.key(page.markdown, math) if page.markdown is not None else None, page) for page in pages]
+        keyed = [(self.pages.key(page.markdown) if page.markdown is not None else None, page) for page in pages]
         stored = self.pages.preload(key for key, page in keyed if key is not None and page.requests)
         self.resolver.resolve(request for key, page in keyed if key not in stored for request in page.requests)
 
-    def render_page(self, markdown: str, page: str | None, *, math: bool = False) -> str:
-        """The page with every directive replaced by its digest (resolving what is missing)."""
-        return self.renderer.render(markdown, page, math=math)
+    def render_page(self, markdown: str, page: str | None, fragments: Fragments | None = None) -> str:
+        """The page with every directive replaced by its digest (resolving what is missing).
+
+        Untrusted text is left out of the Markdown, as tokens of ``fragments`` (by default
+        the build's, which `markdown_extension` turns into HTML once the page is converted).
+        """
+        return self.renderer.render(markdown, page, fragments)
+
+    def markdown_extension(self) -> FragmentsExtension:
+        """The Python-Markdown extension that puts the digests' text into the converted pages."""
+        return FragmentsExtension(self.renderer.fragments)
 
     def end_build(self) -> None:
         """Report the papers shown incomplete, then the build's one-line summary."""

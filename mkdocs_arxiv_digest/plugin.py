@@ -18,7 +18,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from mkdocs_arxiv_digest.config import DigestConfig
-from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, renders_math, site_settings
+from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.scan import PageScanner
 
@@ -32,14 +32,12 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
     def __init__(self) -> None:
         self.pipeline: Pipeline | None = None
         self.scanner: PageScanner | None = None
-        self.math = False
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Present so that `mkdocs serve` keeps one instance (and its pipeline) across rebuilds."""
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         config.markdown_extensions.extend(missing_extensions(config.markdown_extensions))
-        self.math = renders_math(config.markdown_extensions)
         settings = site_settings(config, self.config)
         if self.pipeline is None or self.pipeline.settings != settings:
             self.on_shutdown()
@@ -47,13 +45,15 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
                 self.pipeline = Pipeline(settings)
             self.scanner = PageScanner(self.pipeline.renderer.requests_in)
         self.pipeline.begin_build()
+        # An extension instance, as mkdocstrings adds its own: MkDocs passes it to Python-Markdown as is.
+        config.markdown_extensions.append(self.pipeline.markdown_extension())  # type: ignore[arg-type]
         return config
 
     @event_priority(50)  # before other plugins read or generate pages
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.pipeline is not None and self.scanner is not None
         with errors_as(PluginError):
-            self.pipeline.prefetch(self.scanner.pages(files), math=self.math)
+            self.pipeline.prefetch(self.scanner.pages(files))
         return files
 
     def on_serve(
@@ -68,9 +68,10 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
             server.watch(str(snapshot.parent), recursive=False)
         return server
 
+    @event_priority(-75)  # after template plugins (mkdocs-macros): they never see a digest
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         assert self.pipeline is not None
-        return self.pipeline.render_page(markdown, page.file.src_uri, math=self.math)
+        return self.pipeline.render_page(markdown, page.file.src_uri)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.pipeline is not None:

@@ -35,8 +35,9 @@ from mkdocs_arxiv_digest.directive import Directive, read_body
 from mkdocs_arxiv_digest.errors import DigestError
 from mkdocs_arxiv_digest.errors import log as core_log
 from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.layout import FootnoteLabels, lay_out
 from mkdocs_arxiv_digest.models import Row, ScannedPage
-from mkdocs_arxiv_digest.nodes import FootnoteLabels, LabelledRow, digest_nodes
+from mkdocs_arxiv_digest.nodes import digest_nodes
 from mkdocs_arxiv_digest.page_renderer import requests_of
 from mkdocs_arxiv_digest.pipeline import Pipeline
 
@@ -226,7 +227,7 @@ class ArxivDigestDirective(SphinxDirective):
         requests = requests_of(directive, pipeline.settings)
         pipeline.resolver.resolve(requests)  # nothing to do for what the prefetch saw
         labels = digests.labels.setdefault(docname, FootnoteLabels())
-        rows: list[LabelledRow] = []
+        rows: list[Row] = []
         seen: dict[ArxivId, int] = {}
         for request, (arxiv_id, line) in zip(requests, directive.ids, strict=True):
             if arxiv_id in seen:
@@ -240,9 +241,9 @@ class ArxivDigestDirective(SphinxDirective):
                 failure = pipeline.resolver.failure(request)
                 if not failure.reported:
                     logger.warning(f"{arxiv_id}: {failure.reason}", location=(docname, line), type=NAME)
-            rows.append(LabelledRow(row, *labels.label(arxiv_id, request.language)))
-        self._note_rereading([labelled.row for labelled in rows], pipeline)
-        return digest_nodes(rows, self.state.document, requests[0].language)
+            rows.append(row)
+        self._note_rereading(rows, pipeline)
+        return digest_nodes(lay_out(rows, requests[0].language, labels), self.state.document)
 
     def _first_body_line(self) -> int:
         # docutils gives reST directives the body's absolute 0-based line; MyST runs them

@@ -210,9 +210,10 @@ def test_math_in_abstracts_renders_with_arithmatex(site: Site, arxiv_api: FakeAr
 
     assert build.returncode == 0, build.log
     digest = build.digest()
-    math = [span.text for span in digest.page.iter("span") if span.attrs.get("class") == "arithmatex"]
-    assert r"\(x_1 {\lt} y\)" in math
-    assert r"\(a{\vert}b\)" in math
+    math = [span.text for span in digest.page.iter("span") if "arithmatex" in span.attrs.get("class", "").split()]
+    # The TeX as arXiv wrote it: it never passes through Markdown, so nothing needs rewriting.
+    assert r"\(x_1 < y\)" in math
+    assert r"\(a|b\)" in math
     assert r"\(c*d*e\)" in math
     assert len(digest.rows) == 1
 

@@ -1,30 +1,73 @@
-"""`render_digest` and `inline_text`: records in, Markdown out, and that Markdown through Python-Markdown."""
+"""Writing a digest's layout: Markdown with tokens, the HTML that replaces them, and portable Markdown.
+
+On a site, untrusted text never reaches the Markdown: `render.markdown_digest` writes a
+token for it, and `fragments.FragmentsExtension` puts its HTML in after every other
+extension. These tests convert the digest with Python-Markdown and the extensions sites
+combine (every pymdown extension, attr_list, md_in_html, abbr, def_list, toc) and assert
+on the HTML. `portable_text` is what `arxiv-digest render` writes for Markdown pasted
+elsewhere.
+"""
 
 from __future__ import annotations
 
+import pkgutil
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import markdown
+import pymdownx
+import pymdownx.blocks
 import pytest
 
+from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
+from mkdocs_arxiv_digest.layout import DigestLayout, FootnoteLabels, lay_out, unavailable
 from mkdocs_arxiv_digest.models import Digest, Paper, Row
-from mkdocs_arxiv_digest.render import inline_text, is_digest_markdown, render_digest, unavailable
-from mkdocs_arxiv_digest.tex import safe_tex
+from mkdocs_arxiv_digest.render import markdown_digest, portable_text
+from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 from tests.html import Element, parse, read_digest
 
 GOLDEN = Path(__file__).parent / "golden"
 
-EXTENSIONS = ["tables", "footnotes", "attr_list", "md_in_html", "pymdownx.arithmatex"]
-# `generic` is the arithmatex mode Material for MkDocs documents. (The default mode
-# writes MathJax `<script type="math/tex">` tags, which would hide a script we let through.)
-EXTENSION_CONFIGS = {"pymdownx.arithmatex": {"generic": True}}
+BASE = ["tables", "footnotes", "attr_list", "md_in_html", "abbr", "def_list", "toc"]
+# Every extension pymdown-extensions ships (its private `_bypassnorm` aside), enabled together.
+PYMDOWNX = sorted(
+    f"{package.__name__}.{module.name}"
+    for package in (pymdownx, pymdownx.blocks)
+    for module in pkgutil.iter_modules(package.__path__)
+    if not module.name.startswith("_")
+    and module.name not in ("util", "block", "blocks")
+    and hasattr(__import__(f"{package.__name__}.{module.name}", fromlist=["x"]), "makeExtension")
+)
+EVERYTHING = BASE + PYMDOWNX
+# `generic` is the arithmatex mode Material for MkDocs documents; `view` shows critic marks.
+CONFIGS: dict[str, dict[str, Any]] = {"pymdownx.arithmatex": {"generic": True}, "pymdownx.critic": {"mode": "view"}}
+PLAIN = ["tables", "footnotes"]
+
+
+def site_html(
+    rows: list[Row],
+    *,
+    extensions: list[str] = EVERYTHING,
+    configs: dict[str, dict[str, Any]] = CONFIGS,
+    language: str = "en",
+    around: str = "",
+) -> str:
+    """``rows`` as a page of a site shows them: tokens in the Markdown, their HTML after conversion."""
+    fragments = Fragments()
+    text = around + markdown_digest(lay_out(rows, language), fragments.token)
+    md = markdown.Markdown(extensions=[*extensions, FragmentsExtension(fragments)], extension_configs=configs)
+    return md.convert(text)
+
+
+def portable(rows: list[Row], *, math: bool = False, language: str = "en", labels: FootnoteLabels | None = None) -> str:
+    return markdown_digest(lay_out(rows, language, labels), lambda text: portable_text(text, math=math))
 
 
 def to_html(text: str) -> str:
-    return markdown.markdown(text, extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS)
+    return markdown.markdown(text, extensions=[*PLAIN, "pymdownx.arithmatex"], extension_configs=CONFIGS)
 
 
 def basic_rows() -> list[Row]:
@@ -56,11 +99,12 @@ def basic_rows() -> list[Row]:
 
 
 def test_golden_basic() -> None:
-    assert render_digest(basic_rows()) == (GOLDEN / "render_basic.md").read_text(encoding="utf-8")
+    assert portable(basic_rows()) == (GOLDEN / "render_basic.md").read_text(encoding="utf-8")
 
 
-def test_golden_basic_as_a_reader_sees_it() -> None:
-    digest = read_digest(to_html(render_digest(basic_rows())))
+@pytest.mark.parametrize("extensions", [PLAIN, EVERYTHING], ids=["plain", "everything"])
+def test_golden_basic_as_a_reader_sees_it(extensions: list[str]) -> None:
+    digest = read_digest(site_html(basic_rows(), extensions=extensions))
     assert [(row.ref, row.ref_href, row.title, row.title_href, row.summary) for row in digest.rows] == [
         (
             "1",
@@ -113,7 +157,7 @@ def test_english_site_has_no_translation_lines() -> None:
         id="2403.11894", version=1, title="From explainable to interpretable", abstract="Deep learning in NLP."
     )
     digest = Digest(language="en", model="gpt-4.1-mini", summary="A review of interpretable NLP in healthcare.")
-    assert render_digest([Row(parse_id("arXiv:2403.11894"), paper, digest)]) == (
+    assert portable([Row(parse_id("arXiv:2403.11894"), paper, digest)]) == (
         "| Ref | Title | Summary |\n"
         "| --- | --- | --- |\n"
         "| [^2403.11894] | [From explainable to interpretable](https://arxiv.org/abs/2403.11894)"
@@ -130,14 +174,13 @@ def test_english_site_has_no_translation_lines() -> None:
 
 
 def test_no_rows_render_nothing() -> None:
-    assert render_digest([]) == ""
+    assert portable([]) == ""
 
 
 def test_second_block_on_a_page_does_not_repeat_a_footnote() -> None:
-    defined: dict[str, str] = {}
-    first = render_digest(basic_rows(), defined=defined)
-    assert defined == {"2403.16584": "en", "hep-th/9901001": "en", "2402.19379v2": "en"}
-    second = render_digest(basic_rows()[:1], defined=defined)
+    labels = FootnoteLabels()
+    first = portable(basic_rows(), labels=labels)
+    second = portable(basic_rows()[:1], labels=labels)
     assert second == (
         "| Ref | Title | Summary |\n"
         "| --- | --- | --- |\n"
@@ -155,20 +198,20 @@ def test_second_block_on_a_page_does_not_repeat_a_footnote() -> None:
 
 def test_one_block_listing_a_paper_twice_gets_one_footnote() -> None:
     rows = basic_rows()
-    text = render_digest([rows[0], rows[1], rows[0]])
+    text = portable([rows[0], rows[1], rows[0]])
     assert text.count("| [^2403.16584] |") == 2
     assert text.count("[^2403.16584]:") == 1
 
 
 def test_deterministic() -> None:
-    first = render_digest(basic_rows(), math=True)
-    again = render_digest(basic_rows(), math=True)
+    first = portable(basic_rows(), math=True)
+    again = portable(basic_rows(), math=True)
     assert first.encode() == again.encode()
-    assert render_digest(basic_rows(), defined={}) == render_digest(basic_rows())
+    assert site_html(basic_rows()).encode() == site_html(basic_rows()).encode()
 
 
 def test_rows_keep_the_order_asked_for() -> None:
-    text = render_digest(list(reversed(basic_rows())))
+    text = portable(list(reversed(basic_rows())))
     assert text.index("[^2402.19379v2]:") < text.index("[^hep-th/9901001]:") < text.index("[^2403.16584]:")
 
 
@@ -195,14 +238,14 @@ ESCAPES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), ESCAPES)
-def test_inline_text_escapes(text: str, expected: str) -> None:
-    assert inline_text(text) == expected
+def test_portable_text_escapes(text: str, expected: str) -> None:
+    assert portable_text(text) == expected
 
 
 @pytest.mark.parametrize(("text", "_expected"), ESCAPES)
-def test_inline_text_renders_as_the_text_itself(text: str, _expected: str) -> None:
+def test_portable_text_renders_as_the_text_itself(text: str, _expected: str) -> None:
     # One paragraph holding exactly the original characters: no element, no attribute.
-    html = to_html(inline_text(text))
+    html = to_html(portable_text(text))
     document = parse(html)
     (paragraph,) = document.children
     assert isinstance(paragraph, Element)
@@ -223,15 +266,15 @@ def test_inline_text_renders_as_the_text_itself(text: str, _expected: str) -> No
         ("# $x$", "&#35; $x$"),
     ],
 )
-def test_inline_text_keeps_math(text: str, expected: str) -> None:
-    assert inline_text(text, math=True) == expected
+def test_portable_text_keeps_math(text: str, expected: str) -> None:
+    assert portable_text(text, math=True) == expected
     assert "|" not in expected
     assert unescaped_braces_balance(expected)
 
 
 def test_math_off_escapes_dollars() -> None:
-    assert inline_text("$a|b$", math=False) == "&#36;a&#124;b&#36;"
-    assert "$" not in inline_text("$x_1 < y$ and $z$")
+    assert portable_text("$a|b$", math=False) == "&#36;a&#124;b&#36;"
+    assert "$" not in portable_text("$x_1 < y$ and $z$")
 
 
 def unescaped_braces_balance(tex: str) -> bool:
@@ -245,7 +288,7 @@ def unescaped_braces_balance(tex: str) -> bool:
 
 @pytest.mark.parametrize("text", [r"$\|x\|_2 \le 1$", r"$a \& b$"])
 def test_escaped_tex_characters_stay_valid_tex(text: str) -> None:
-    kept = inline_text(text, math=True)
+    kept = portable_text(text, math=True)
     assert "|" not in kept
     assert unescaped_braces_balance(kept)
 
@@ -268,6 +311,33 @@ DIGEST_TAGS = {
     "p",
     "span",
 }
+# Every attribute a digest's elements may carry, and the values it may take.
+DIGEST_ATTRIBUTES = {
+    ("a", "class"): re.compile("footnote-ref|footnote-backref"),
+    ("a", "href"): re.compile(r"https://arxiv\.org/abs/[\w./-]+|#fn:[\w./-]+|#fnref\d*:[\w./-]+"),
+    ("a", "title"): re.compile(r"Jump back to footnote \d+ in the text"),
+    ("div", "class"): re.compile("footnote"),
+    ("li", "id"): re.compile(r"fn:[\w./-]+"),
+    ("sup", "id"): re.compile(r"fnref\d*:[\w./-]+"),
+    ("span", "class"): re.compile("tex2jax_ignore mathjax_ignore|arithmatex tex2jax_process mathjax_process"),
+}
+
+
+def assert_inert(html: str, math: bool = True) -> None:
+    """Only the digest's own elements and attributes; math only as allowed TeX, text only."""
+    page = parse(html)
+    for element in page.iter():
+        assert element.tag in DIGEST_TAGS, (element.tag, html)
+        for name, value in element.attrs.items():
+            allowed = DIGEST_ATTRIBUTES.get((element.tag, name))
+            assert allowed and allowed.fullmatch(value or ""), (element.tag, name, value, html)
+    for span in page.iter("span"):
+        if "arithmatex" not in span.attrs.get("class", ""):
+            continue
+        assert math, html
+        (tex,) = span.children  # what MathJax is handed: `\(...\)`, text only
+        assert isinstance(tex, str), html
+        assert tex.startswith("\\(") and tex.endswith("\\)") and safe_tex(tex[2:-2]) is not None, html
 
 
 def hostile_rows() -> list[Row]:
@@ -287,18 +357,46 @@ def hostile_rows() -> list[Row]:
     return [Row(parse_id("2403.16584"), paper, digest), Row(parse_id("2402.19379"))]
 
 
-@pytest.mark.parametrize("math", [True, False])
-def test_hostile_text_renders_inert(math: bool) -> None:
-    html = to_html(render_digest(hostile_rows(), math=math))
+# Issue 16, finding 2: `pymdownx.critic` rewrote `{++y++}` inside an allowed math span;
+# arithmatex refused the span and its raw text became Markdown, attribute list included.
+CRITIC = r"$x{++y++}z$*z*{: tabindex=0 autofocus onfocus=alert(1) style=position:fixed}$w$"
+TEMPLATE = "{{ config.extra.secret }} {% for x in range(3) %}x{% endfor %} {# c #}"
+MAGICLINK = "See www.evil.example and https://evil.example/x and @someone and #12 :smile: ++ctrl+alt++"
+
+
+def attack_rows(text: str) -> list[Row]:
+    paper = Paper(id="2403.16584", version=1, title=text, abstract=text)
+    digest = Digest(language="ja", model="m", summary=text, title=f"訳 {text}", abstract=f"訳 {text}")
+    return [Row(parse_id("2403.16584"), paper, digest)]
+
+
+@pytest.mark.parametrize("text", [CRITIC, TEMPLATE, MAGICLINK], ids=["critic", "template", "magiclink"])
+def test_no_extension_reinterprets_untrusted_text(text: str) -> None:
+    html = site_html(attack_rows(text))
+    assert_inert(html)
+    assert "{{" not in html and "{%" not in html and "{#" not in html  # no template engine reading the page sees code
+    digest = read_digest(html)
+    (footnote,) = digest.footnotes.values()
+    assert squeeze(footnote[1]) == squeeze(as_read(text))
+
+
+def squeeze(text: str) -> str:
+    # The page's text, as `read_digest` joins it, has a space at each element's edge.
+    return "".join(text.split())
+
+
+def as_read(text: str) -> str:
+    """``text`` as a reader of the page's text sees it: allowed math spans handed to MathJax as `\\(...\\)`."""
+    return MATH_SPAN.sub(lambda m: f"\\({m.group(1)}\\)" if safe_tex(m.group(1)) else m.group(), text)
+
+
+@pytest.mark.parametrize("extensions", [PLAIN, EVERYTHING], ids=["plain", "everything"])
+def test_hostile_text_renders_inert(extensions: list[str]) -> None:
+    html = site_html(hostile_rows(), extensions=extensions)
     page = parse(html)
     assert "<script" not in html
-    elements = page.iter()
-    assert not [(e.tag, name) for e in elements for name in e.attrs if name.startswith("on")]
-    assert {e.tag for e in elements} <= DIGEST_TAGS
+    assert_inert(html, math="pymdownx.arithmatex" in extensions)
     assert [div.attrs.get("class") for div in page.iter("div")] == ["footnote"]
-    hrefs = [e.attrs.get("href") or "" for e in page.iter("a")]
-    assert hrefs
-    assert all(href.startswith(("https://arxiv.org/abs/", "#fn:", "#fnref:")) for href in hrefs)
     # Three cells per row: the `|` in the title stayed in its cell.
     (table,) = page.iter("table")
     assert [len(tr.iter("th") + tr.iter("td")) for tr in table.iter("tr")] == [3, 3, 3]
@@ -311,65 +409,62 @@ def test_hostile_text_renders_inert(math: bool) -> None:
     assert note[-1].startswith("[link](javascript:alert(1)) <img src=x onerror=alert(1)> {: onclick=alert(1)} ")
 
 
-def test_math_renders_through_arithmatex() -> None:
-    page = parse(to_html(render_digest(hostile_rows(), math=True)))
-    spans = [span.text for span in page.iter("span") if span.attrs.get("class") == "arithmatex"]
+def arithmatex_spans(html: str) -> list[str]:
+    return [span.text for span in parse(html).iter("span") if "arithmatex" in span.attrs.get("class", "")]
+
+
+def test_math_is_written_as_arithmatex_writes_it() -> None:
+    spans = arithmatex_spans(site_html(hostile_rows()))
     # Title in the table and in the footnote; `$a|b$` in summary (table and footnote) and abstract.
-    assert spans == [r"\(x_1 {\lt} y\)", r"\(a{\vert}b\)", r"\(x_1 {\lt} y\)", r"\(a{\vert}b\)", r"\(a{\vert}b\)"]
+    assert spans == [r"\(x_1 < y\)", r"\(a|b\)", r"\(x_1 < y\)", r"\(a|b\)", r"\(a|b\)"]
+    # The same TeX through arithmatex itself gives the same text to MathJax.
+    (own,) = arithmatex_spans(
+        markdown.markdown("$x_1 < y$", extensions=["pymdownx.arithmatex"], extension_configs=CONFIGS)
+    )
+    assert own == spans[0]
 
 
-def test_math_off_leaves_dollars_as_text() -> None:
-    page = parse(to_html(render_digest(hostile_rows(), math=False)))
-    assert not page.iter("span")
-    title_cell = page.iter("table")[0].iter("tr")[1].iter("td")[1]
+def test_math_follows_arithmatex_configured_delimiters_and_mode() -> None:
+    # Issue 16, finding 3: with `inline_syntax: [round]` dollars are plain Markdown to
+    # arithmatex; the digest's math is not Markdown at all, so the setting changes nothing.
+    rounded = {"pymdownx.arithmatex": {"generic": True, "inline_syntax": ["round"], "tex_inline_wrap": ["\\(", "\\)"]}}
+    text = r"$x$*y*{: onclick=alert(1)}$z$ <em onclick=alert(1)>e</em>"
+    html = site_html(attack_rows(text), configs=rounded)
+    assert_inert(html)
+    assert arithmatex_spans(html)[:2] == [r"\(x\)", r"\(z\)"]
+    # Other delimiters MathJax is configured for are used as configured.
+    dollars = {"pymdownx.arithmatex": {"generic": True, "tex_inline_wrap": ["$", "$"]}}
+    assert arithmatex_spans(site_html(attack_rows("$x$"), configs=dollars))[0] == "$x$"
+    # MathJax 2's mode (arithmatex's default): a script, its TeX escaped as arithmatex escapes it.
+    html = site_html(attack_rows("$a < b$"), configs={})
+    assert '<script type="math/tex">a &lt; b</script>' in html
+    assert "</script><" not in html.replace("</script></span>", "")
+
+
+def test_without_arithmatex_dollars_are_text() -> None:
+    html = site_html(hostile_rows(), extensions=PLAIN)
+    assert not arithmatex_spans(html)
+    title_cell = parse(html).iter("table")[0].iter("tr")[1].iter("td")[1]
     assert title_cell.text == "A | B <script>alert(1)</script> $x_1 < y$"
 
 
-@pytest.mark.parametrize("math", [False, True])
-def test_rendered_digests_pass_the_stored_page_check_and_tampering_fails(math: bool) -> None:
-    rendered = render_digest(hostile_rows()[:1], math=math)  # complete papers: only those are stored
-    assert is_digest_markdown(rendered, math=math)
-    for tampered in [
-        "<script>alert(1)</script>",
-        "| [^2403.16584] | [title](https://example.com) | summary |",
-        "| [^2403.16584] | [<b>x</b>](https://arxiv.org/abs/2403.16584) | summary |",
-        "[^2403.16584]: {: onclick=alert(1)}",
-        "    [link](javascript:alert(1))",
-        "    `code`",
-        "# heading",
-        "    $a<b$" if math else "    $a$",
-        "    $\\href{javascript:alert(1)}{x}$",
-        "    Text: javascript&#58;alert(1) with a raw colon",
-        "    Price &amp; value ~~struck~~",
-        TAMPERED_DOLLAR,
-    ]:
-        assert not is_digest_markdown(rendered + "\n" + tampered, math=math), tampered
+def test_text_mathjax_would_read_page_wide_is_marked_for_it_to_skip() -> None:
+    # Issue 16, finding 5: MathJax's default config typesets `\(...\)` in any text.
+    html = site_html(attack_rows(r"Hostile \(\href{javascript:alert(1)}{x}\) text"), extensions=PLAIN)
+    cells = parse(html).iter("td")
+    (ignored,) = cells[1].iter("span")
+    assert ignored.attrs["class"] == "tex2jax_ignore mathjax_ignore"
+    assert "\\(" in ignored.text
+    # Text with neither a backslash nor a dollar needs no mark (smaller pages).
+    assert "<span" not in site_html(attack_rows("Plain words"), extensions=PLAIN)
 
 
-# Issue 8, finding 3: arithmatex reads `\$` inside math as an escaped dollar, so the math
-# is `x\$b` and what follows it is Markdown, attribute list included.
-TAMPERED_DOLLAR = "    $x\\$b$*here*{: onclick=alert(document.cookie)}$"
-
-
-def test_the_tampered_dollar_row_is_an_attack() -> None:
-    assert "<em onclick=" in to_html("[^2403.16584]: Note\n\n" + TAMPERED_DOLLAR + "\n\n[^2403.16584]")
-
-
-MATH_KEPT = [
-    (r"Costs $O(n \log n)$ time", r"Costs $O(n \log n)$ time"),
-    (r"Reaches $66.4\%$ on GSM8K", r"Reaches $66.4\%$ on GSM8K"),
-    (r"Rate $(1/310)(1^{+1.39}_{-0.59})$", r"Rate $(1/310)(1^{+1.39}_{-0.59})$"),
-    (
-        r"For $\|x\|_2 \le \epsilon$ and $x \in \mathbb{R}^d$",
-        r"For ${\Vert}x{\Vert}_2 \le \epsilon$ and $x \in \mathbb{R}^d$",
-    ),
-    (r"With $\begin{pmatrix}a\\b\end{pmatrix}$", r"With $\begin{pmatrix}a\\b\end{pmatrix}$"),
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), MATH_KEPT)
-def test_ordinary_math_stays_math(text: str, expected: str) -> None:
-    assert inline_text(text, math=True) == expected
+def test_a_token_is_resolved_only_by_its_own_fragments() -> None:
+    # Text that looks like a token, in the author's Markdown or another plugin's, stays as it is.
+    fragments = Fragments()
+    fragments.token("real")
+    html = markdown.markdown("arxivdigest0x arxivdigest7x", extensions=[FragmentsExtension(fragments)])
+    assert html == "<p>real arxivdigest7x</p>"
 
 
 HOSTILE_TEX = [
@@ -389,124 +484,85 @@ HOSTILE_TEX = [
 
 @pytest.mark.parametrize("span", HOSTILE_TEX)
 def test_math_outside_the_allow_list_is_text(span: str) -> None:
+    html = site_html(attack_rows(f"Hostile {span} next to $O(n)$."))
+    assert_inert(html)
+    assert arithmatex_spans(html)[0] == r"\(O(n)\)"
+    (footnote,) = read_digest(html).footnotes.values()
+    assert squeeze(footnote[1]) == squeeze(f"Hostile {span} next to \\(O(n)\\).")
+
+
+@pytest.mark.parametrize("span", HOSTILE_TEX)
+def test_portable_math_outside_the_allow_list_is_text(span: str) -> None:
     text = f"Hostile {span} next to $O(n)$."
     # The span is escaped as it would be with math off; the math beside it is kept.
-    assert inline_text(text, math=True) == f"Hostile {inline_text(span)} next to $O(n)$."
-    page = parse(to_html(inline_text(text, math=True)))
-    assert [span.text for span in page.iter("span")] == [r"\(O(n)\)"]
-    assert page.text == f"Hostile {span} next to".replace("  ", " ") + " " + r"\(O(n)\)" + " ."
-
-
-@pytest.mark.parametrize("text", [r"$a \&lt; b$", r"$a &lt; b$", r"$\&bsol;href$", r"$a\&amp;b$"])
-def test_math_reaches_mathjax_as_it_was_checked(text: str) -> None:
-    # Arithmatex leaves `&lt;` in math as a reference, which the browser decodes: no `&`
-    # may be followed by a name, so that MathJax reads the very TeX `safe_tex` checked.
-    line = inline_text(text, math=True)
-    (span,) = parse(to_html(line)).iter("span")
-    assert span.children == ["\\(" + line[1:-1] + "\\)"]
+    assert portable_text(text, math=True) == f"Hostile {portable_text(span)} next to $O(n)$."
 
 
 def test_a_refused_span_leaves_the_other_dollars_paired_as_arithmatex_pairs_them() -> None:
     text = r"$\url{a}$b$c$ and $\mathrm{ok}$"
-    assert inline_text(text, math=True) == r"&#36;&#92;url&#123;a&#125;&#36;b$c$ and $\mathrm{ok}$"
-    page = parse(to_html(inline_text(text, math=True)))
+    assert portable_text(text, math=True) == r"&#36;&#92;url&#123;a&#125;&#36;b$c$ and $\mathrm{ok}$"
+    page = parse(to_html(portable_text(text, math=True)))
     assert [span.text for span in page.iter("span")] == [r"\(c\)", r"\(\mathrm{ok}\)"]
+    assert arithmatex_spans(site_html(attack_rows(text)))[:2] == [r"\(c\)", r"\(\mathrm{ok}\)"]
 
 
-# The stored-page check against the renderer, on many strings rich in what Markdown,
-# its extensions and TeX act on. Seeded: the same strings on every run.
+# Seeded fuzz: many strings rich in what Markdown, its extensions, templates and TeX act on,
+# through every extension at once.
 FUZZ_PIECES = [
     *"$$$\\\\{}{}[]()|*_^~#%&<>:=+!`'\"-. ax1é大",
-    *["  ", "\n", "\t", "\x02", "\\$", "$$", "\\\\", "\\(", "\\)", "\\[", "javascript:", "http://x.y"],
+    *["  ", "\n", "\r", "\t", "\x02", "\\$", "$$", "\\\\", "\\(", "\\)", "\\[", "javascript:", "http://x.y", "www.x.y"],
     *[r"\href", r"\frac", r"\text", r"\style", r"\begin{pmatrix}", r"\end{pmatrix}", r"\vert", r"\&", "{\\lt}"],
-    *[
-        "{: onclick=alert(1)}",
-        "*here*",
-        "*x*{: onclick=alert(1)}",
-        "[^2403.16584]",
-        "](javascript:alert(1))",
-        "<b>",
-        "&lt;",
-        "&#36;",
-        "&amp;",
-    ],
-    *["==m==", "~~s~~", "^^c^^", "++i++", "<!--", "-->", "&#", "&#60;", ";"],
+    *["{: onclick=alert(1)}", "*here*", "*x*{: onclick=alert(1)}", "[^2403.16584]", "](javascript:alert(1))", "<b>"],
+    *["&lt;", "&#36;", "&amp;", "==m==", "~~s~~", "^^c^^", "++i++", "<!--", "-->", "&#", "&#60;", ";", "arxivdigest0x"],
+    *["{++", "++}", "{--", "--}", "{~~", "~>", "{==", "==}", "{>>", "<<}", "{{", "}}", "{%", "%}", ":smile:", "///"],
 ]
-# Every attribute a digest's elements may carry, and the values it may take.
-DIGEST_ATTRIBUTES = {
-    ("a", "class"): re.compile("footnote-ref|footnote-backref"),
-    ("a", "href"): re.compile(r"https://arxiv\.org/abs/2403\.16584|#fn:2403\.16584|#fnref\d*:2403\.16584"),
-    ("a", "title"): re.compile(r"Jump back to footnote \d+ in the text"),
-    ("div", "class"): re.compile("footnote"),
-    ("li", "id"): re.compile(r"fn:2403\.16584"),
-    ("sup", "id"): re.compile(r"fnref\d*:2403\.16584"),
-    ("span", "class"): re.compile("arithmatex"),
-}
 
 
 def fuzz_text(rng: random.Random) -> str:
     """A few runs of pieces, about half of them in dollars (so that much of it is kept as math)."""
-    runs = ("".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 4)))
+    runs = ("".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(1, 4)))
     return "".join(f"${run}$" if rng.random() < 0.5 else run for run in runs)
 
 
-def mutate(rng: random.Random, text: str) -> str:
-    """``text`` with a few pieces inserted, or a few characters deleted."""
-    for _ in range(rng.randint(1, 3)):
-        at = rng.randint(0, len(text))
-        if rng.random() < 0.7:
-            text = text[:at] + rng.choice(FUZZ_PIECES) + text[at:]
-        else:
-            text = text[:at] + text[at + rng.randint(1, 3) :]
-    return text
+def test_fuzz_every_extension_leaves_untrusted_text_inert() -> None:
+    rng = random.Random(16)
+    fragments = Fragments()
+    md = markdown.Markdown(extensions=[*EVERYTHING, FragmentsExtension(fragments)], extension_configs=CONFIGS)
+    for _ in range(300):
+        fragments.clear()
+        md.reset()
+        rows = attack_rows(fuzz_text(rng))
+        assert_inert(md.convert(markdown_digest(lay_out(rows, "ja"), fragments.token)))
 
 
-def assert_inert(html: str, math: bool) -> None:
-    """Only the digest's own elements and attributes; math only as allowed TeX."""
-    page = parse(html)
-    for element in page.iter():
-        assert element.tag in DIGEST_TAGS, html
-        for name, value in element.attrs.items():
-            allowed = DIGEST_ATTRIBUTES.get((element.tag, name))
-            assert allowed and allowed.fullmatch(value or ""), html
-    for span in page.iter("span"):
-        assert math, html
-        (tex,) = span.children  # what MathJax is handed: `\(...\)`, text only
-        assert isinstance(tex, str), html
-        assert tex.startswith("\\(") and tex.endswith("\\)") and safe_tex(tex[2:-2]) is not None, html
+def test_stored_layouts_round_trip_and_refuse_what_writers_would_trust() -> None:
+    layout = lay_out(hostile_rows(), "ja")
+    assert DigestLayout.from_json(layout.to_json()) == layout
+    good = layout.to_json()
+    for path, value in [
+        (("entries", 0, 0), "x] | [evil](javascript:alert(1)"),  # a label is written into the Markdown
+        (("entries", 0, 2), "https://evil.example/"),
+        (("entries", 0, 5, 1, 0), "script"),
+        (("entries", 0, 5, 2, 1), "javascript:alert(1)"),  # the link part is a URL in the Markdown
+        (("entries", 0, 4), "yes"),
+        (("headings",), ["Ref"]),
+    ]:
+        tampered: Any = layout.to_json()
+        target = tampered
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+        with pytest.raises(ValueError):
+            DigestLayout.from_json(tampered)
+    # Text may be anything: it is made inert when written out.
+    good["entries"][0][1] = "\r# heading\r<details open>x"
+    assert_inert(site_html_of(DigestLayout.from_json(good)))
 
 
-def block_with(text: str) -> str:
-    """A stored digest block with ``text`` in every place untrusted text goes."""
-    url = "https://arxiv.org/abs/2403.16584"
-    return (
-        "| Ref | Title | Summary |\n| --- | --- | --- |\n"
-        f"| [^2403.16584] | [{text}]({url}) | {text} |\n\n"
-        f"[^2403.16584]: {text}\n\n    [{url}]({url})\n\n    {text}\n"
-    )
-
-
-@pytest.mark.parametrize("math", [True, False])
-def test_fuzz_the_page_check_accepts_only_inert_markdown(math: bool) -> None:
-    rng = random.Random(8)
-    accepted = 0
-    for _ in range(5000):
-        line = inline_text(fuzz_text(rng), math=math)
-        if not line:
-            continue  # blank text: a paper without a title is not rendered as one
-        # Whatever `inline_text` writes, the check accepts (or a cache hit would be refused)...
-        assert is_digest_markdown(block_with(line), math=math), line
-        # ...and whatever else the check accepts renders as inert as the renderer's own.
-        tampered = mutate(rng, line)
-        if is_digest_markdown(block_with(tampered), math=math):
-            accepted += 1
-            assert_inert(to_html(block_with(tampered)), math)
-    assert accepted > 300  # the mutations reach the check's boundary, not only its refusals
-
-
-def test_the_fuzz_alphabet_finds_the_tampered_dollar() -> None:
-    # The finding's string is made of the fuzz's pieces, and the check refuses it.
-    assert not is_digest_markdown(block_with(TAMPERED_DOLLAR.strip()), math=True)
+def site_html_of(layout: DigestLayout) -> str:
+    fragments = Fragments()
+    md = markdown.Markdown(extensions=[*EVERYTHING, FragmentsExtension(fragments)], extension_configs=CONFIGS)
+    return md.convert(markdown_digest(layout, fragments.token))
 
 
 @pytest.mark.parametrize(
@@ -528,7 +584,7 @@ def test_the_fuzz_alphabet_finds_the_tampered_dollar() -> None:
 def test_readers_see_missing_text_explained_in_the_pages_language(language: str, summary: str) -> None:
     rows = [Row(ArxivId("2403.16584"), Paper("2403.16584", 1, "Title", "Abstract."), None), Row(ArxivId("2403.11894"))]
 
-    rendered = render_digest(rows, language=language)
+    digest = read_digest(site_html(rows, language=language))
 
-    assert f"| {summary} |" in rendered
-    assert unavailable(language)[1] in rendered and "build log" not in rendered
+    assert [row.summary for row in digest.rows] == [summary, unavailable(language)[1]]
+    assert "build log" not in str(digest)
