@@ -79,6 +79,8 @@ class Site:
         }
         self.config: dict[str, Any] = {"site_name": "Test", "theme": {"name": "mkdocs"}}
         self.env = {"OPENAI_API_KEY": API_KEY}
+        self.plugins: list[Any] = ["arxiv-digest"]
+        """The site's plugins in order; ``"arxiv-digest"`` stands for ours, with `options`."""
 
     def page(self, name: str, markdown: str) -> None:
         path = self.docs / name
@@ -86,7 +88,8 @@ class Site:
         path.write_text(markdown, encoding="utf-8")
 
     def write_config(self) -> Path:
-        config = dict(self.config, plugins=[{"arxiv-digest": self.options}])
+        plugins = [{"arxiv-digest": self.options} if plugin == "arxiv-digest" else plugin for plugin in self.plugins]
+        config = dict(self.config, plugins=plugins)
         path = self.root / "mkdocs.yml"
         path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         return path
