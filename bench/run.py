@@ -76,6 +76,7 @@ from mkdocs.structure.files import Files  # noqa: E402
 from mkdocs.structure.pages import Page  # noqa: E402
 from mkdocs.utils.yaml import yaml_load  # noqa: E402
 
+from mkdocs_arxiv_digest.fragments import MathFormat  # noqa: E402
 from tests.fakes import FakeArxiv, FakeLLM  # noqa: E402
 
 LANGUAGE = "zh"
@@ -246,22 +247,33 @@ def child_env(**variables: str) -> dict[str, str]:
 
 
 class PageCapture(BasePlugin):  # type: ignore[type-arg]
-    """Runs after every other plugin: records each page's Markdown and the extensions in force."""
+    """Runs after every other plugin: records each page's Markdown and the extensions in force.
+
+    The plugin leaves untrusted text out of the Markdown, as tokens its own Python-Markdown
+    extension replaces with HTML after conversion; the floor's pages have that HTML in
+    their place, as inline raw HTML, so both sides convert to the same page.
+    """
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
         self.extensions: list[str] = []
         self.docs_dir = Path()
+        self.math: MathFormat | None = None
 
     @event_priority(-100)
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
-        self.extensions = list(config.markdown_extensions)
+        self.extensions = [name for name in config.markdown_extensions if isinstance(name, str)]
         self.docs_dir = Path(config.docs_dir)
+        if "pymdownx.arithmatex" in self.extensions:
+            options = config.mdx_configs.get("pymdownx.arithmatex", {})
+            wrap = options.get("tex_inline_wrap") or ("\\(", "\\)")
+            self.math = MathFormat(bool(options.get("generic")), (wrap[0], wrap[1]))
         return config
 
     @event_priority(-100)
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
-        self.pages[page.file.src_uri] = markdown
+        fragments = config.plugins[PLUGIN].pipeline.renderer.fragments
+        self.pages[page.file.src_uri] = fragments.resolve(markdown, self.math)
         return markdown
 
 

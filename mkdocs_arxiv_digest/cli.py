@@ -93,7 +93,7 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
             failure = resolver.failure(request) if row.digest is None else None
             if failure is not None and not failure.reported:
                 log.warning(f"{request.id}: {failure.reason}")
-        layout = lay_out(rows, settings.language)
+        layout = lay_out(rows, settings.language, presentation=settings.presentation)
         click.echo(markdown_digest(layout, lambda text: portable_text(text, math=math)), nl=False)
     if any(row.digest is None for row in rows):
         sys.exit(1)

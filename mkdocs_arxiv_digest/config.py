@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 
 from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.layout import Presentation
 
 T = TypeVar("T")
 
@@ -129,6 +130,12 @@ class DigestConfig(BlockOptions):
     snapshot = _Type(str)
     """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""
 
+    localized_headings = _Type(bool, default=False)
+    """Table headings in the digest's language (`引用`, `标题`, `总结`) instead of the seed's `Ref`, `Title`, `Summary`."""
+
+    disclose_model = _Type(bool, default=False)
+    """Add a line to each footnote, in the digest's language, saying its summary and translation were written by a language model, and which; an entry a person marked `reviewed: true` in the snapshot says so instead."""
+
 
 def validated_options(options: dict[str, Any]) -> DigestConfig:
     """Options set outside `mkdocs.yml` (Markdown extension, command line), validated as MkDocs would.
@@ -167,6 +174,13 @@ class Settings:
     refresh_days: float
     offline: bool
     snapshot: Path | None
+    localized_headings: bool
+    disclose_model: bool
+
+    @property
+    def presentation(self) -> Presentation:
+        """What readers see beyond the seed's format."""
+        return Presentation(self.localized_headings, self.disclose_model)
 
     @classmethod
     def from_config(cls, config: DigestConfig, *, base_dir: Path, default_language: str | None) -> Settings:
@@ -184,4 +198,6 @@ class Settings:
             refresh_days=float(config.refresh_days),
             offline=config.offline,
             snapshot=base_dir / config.snapshot if config.snapshot else None,
+            localized_headings=config.localized_headings,
+            disclose_model=config.disclose_model,
         )

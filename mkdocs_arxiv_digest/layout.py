@@ -16,7 +16,7 @@ than hostile text from arXiv could.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,38 @@ _UNAVAILABLE = {
     "es": ("Aún no hay resumen.", "Datos no disponibles; véase arXiv."),
 }
 HEADINGS = ("Ref", "Title", "Summary")
-"""The table's headings (the seed digest's)."""
+"""The table's headings (the seed digest's), unless the site asks for them in its language."""
+_HEADINGS = {
+    "en": HEADINGS,
+    "zh": ("引用", "标题", "总结"),
+    "zh-hant": ("引用", "標題", "總結"),
+    "ja": ("参照", "タイトル", "要約"),
+    "ko": ("참조", "제목", "요약"),
+    "de": ("Ref.", "Titel", "Zusammenfassung"),
+    "fr": ("Réf.", "Titre", "Résumé"),
+    "es": ("Ref.", "Título", "Resumen"),
+}
+# Said to readers when the site discloses where its text comes from (`disclose_model`):
+# what a model wrote, and what a person has read against the paper.
+_WRITTEN_BY = {
+    "en": ("Summary written by the language model {model}.", "Summary reviewed by a person."),
+    "zh": ("摘要和翻译由语言模型 {model} 生成。", "摘要和翻译已经人工审校。"),
+    "zh-hant": ("摘要和翻譯由語言模型 {model} 生成。", "摘要和翻譯已經人工審校。"),
+    "ja": ("要約と翻訳は言語モデル {model} による機械生成です。", "要約と翻訳は人が確認しました。"),
+    "ko": ("요약과 번역은 언어 모델 {model}이 생성했습니다.", "요약과 번역은 사람이 검토했습니다."),
+    "de": (
+        "Zusammenfassung und Übersetzung maschinell erstellt vom Sprachmodell {model}.",
+        "Zusammenfassung und Übersetzung von einem Menschen geprüft.",
+    ),
+    "fr": (
+        "Résumé et traduction générés par le modèle de langage {model}.",
+        "Résumé et traduction relus par une personne.",
+    ),
+    "es": (
+        "Resumen y traducción generados por el modelo de lenguaje {model}.",
+        "Resumen y traducción revisados por una persona.",
+    ),
+}
 
 TRANSLATED_TITLE = "translated-title"
 TITLE = "title"
@@ -45,8 +76,10 @@ SUMMARY = "summary"
 TRANSLATED_ABSTRACT = "translated-abstract"
 ABSTRACT = "abstract"
 NOTE = "note"
-"""Kinds of footnote parts. `NOTE` is the plugin's own word to readers (text is missing)."""
-KINDS = frozenset({TRANSLATED_TITLE, TITLE, LINK, SUMMARY, TRANSLATED_ABSTRACT, ABSTRACT, NOTE})
+ORIGIN = "origin"
+"""Kinds of footnote parts. `NOTE` is the plugin's own word to readers where text is missing,
+`ORIGIN` who wrote the text (`disclose_model`)."""
+KINDS = frozenset({TRANSLATED_TITLE, TITLE, LINK, SUMMARY, TRANSLATED_ABSTRACT, ABSTRACT, NOTE, ORIGIN})
 
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 _ID = r"(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*/\d{7})(?:v\d+)?"
@@ -169,21 +202,43 @@ class FootnoteLabels:
         return label, True
 
 
-def unavailable(language: str) -> tuple[str, str]:
-    """What readers see for a missing summary and for missing metadata, in ``language`` (else English)."""
+@dataclass(frozen=True)
+class Presentation:
+    """The site's choices about what readers see beyond the seed's format."""
+
+    localized_headings: bool = False
+    disclose_model: bool = False
+
+
+def _localized(table: Mapping[str, tuple[str, ...]], language: str) -> tuple[str, ...]:
+    """``table``'s texts for ``language``: its own, Traditional Chinese told apart, else English."""
     code = language.lower().replace("_", "-")
     traditional = code.startswith("zh") and any(tag in code.split("-") for tag in ("hant", "tw", "hk", "mo"))
-    return _UNAVAILABLE.get("zh-hant" if traditional else code.split("-")[0], _UNAVAILABLE["en"])
+    return table.get("zh-hant" if traditional else code.split("-")[0], table["en"])
 
 
-def lay_out(rows: Iterable[Row], language: str, labels: FootnoteLabels | None = None) -> DigestLayout:
+def unavailable(language: str) -> tuple[str, str]:
+    """What readers see for a missing summary and for missing metadata, in ``language`` (else English)."""
+    no_summary, no_paper = _localized(_UNAVAILABLE, language)
+    return no_summary, no_paper
+
+
+def lay_out(
+    rows: Iterable[Row],
+    language: str,
+    labels: FootnoteLabels | None = None,
+    presentation: Presentation | None = None,
+) -> DigestLayout:
     """The digest of one block's ``rows`` in ``language``.
 
     ``labels`` are the page's (several blocks may show one paper): a paper gets its
     footnote in the first block that shows it in that language.
     """
     labels = FootnoteLabels() if labels is None else labels
+    presentation = Presentation() if presentation is None else presentation
     no_summary, no_paper = unavailable(language)
+    written_by, reviewed = _localized(_WRITTEN_BY, language)
+    headings = _localized(_HEADINGS, language) if presentation.localized_headings else HEADINGS
     entries = []
     for row in rows:
         label, first = labels.label(row.requested, language)
@@ -191,10 +246,12 @@ def lay_out(rows: Iterable[Row], language: str, labels: FootnoteLabels | None = 
         summary = no_paper if row.paper is None else no_summary if row.digest is None else row.digest.summary
         missing = row.digest is None
         url = row.requested.url
-        entries.append(
-            Entry(label, title, url, summary, missing, _footnote(row, title, summary, missing) if first else None)
-        )
-    return DigestLayout(language, tuple(entries))
+        footnote = _footnote(row, title, summary, missing) if first else None
+        if footnote is not None and presentation.disclose_model and row.digest is not None:
+            origin = reviewed if row.digest.reviewed else written_by.format(model=row.digest.model)
+            footnote += (Part(ORIGIN, origin),)
+        entries.append(Entry(label, title, url, summary, missing, footnote))
+    return DigestLayout(language, tuple(entries), (headings[0], headings[1], headings[2]))
 
 
 def _footnote(row: Row, title: str, summary: str, missing: bool) -> tuple[Part, ...]:

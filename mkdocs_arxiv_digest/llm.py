@@ -261,4 +261,5 @@ def _to_digest(
     problems = check_digest(paper.title, paper.abstract, values, language, instructions=instructions)
     if problems:
         raise ValueError("; ".join(map(str, problems)))
-    return Digest(language=language, model=model, checked=CHECKS_VERSION, **values)
+    title, abstract = values.get("title", ""), values.get("abstract", "")
+    return Digest(language, model, values["summary"], title, abstract, checked=CHECKS_VERSION)

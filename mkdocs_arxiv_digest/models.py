@@ -74,6 +74,8 @@ class Digest:
     """Translated abstract; empty when `language` is English."""
     checked: int = 0
     """The `checks.CHECKS_VERSION` that accepted it; 0 for text never checked (older caches, snapshots)."""
+    reviewed: bool = False
+    """A person read it against the paper (``reviewed: true`` in a snapshot entry)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +92,14 @@ class Digest:
             title=_text(data, "title"),
             abstract=_text(data, "abstract"),
             checked=_version(data.get("checked", 0)),
+            reviewed=_flag(data.get("reviewed", False)),
         )
+
+
+def _flag(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ValueError("`reviewed` must be true or false")
+    return value
 
 
 def _version(value: Any) -> int:

@@ -94,6 +94,7 @@ class PageCache:
             str(PAGE_FORMAT),
             settings.language,
             settings.model,
+            str(settings.presentation),
         ]
         parts += [self.snapshot_hash, markdown]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts

@@ -99,7 +99,8 @@ class PageRenderer:
                 log.warning(f"{_where(page, line)}: {message}")
             rows = self._rows(directive, page)
             complete = complete and not directive.problems and all(self._is_complete(row) for row in rows)
-            layouts.append(lay_out(rows, directive_language(directive, self.settings), labels))
+            language = directive_language(directive, self.settings)
+            layouts.append(lay_out(rows, language, labels, self.settings.presentation))
             return markdown_digest(layouts[-1], fragments.token)
 
         result = replace_directives(markdown, directives, render)

@@ -58,7 +58,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The order a person reads an entry in.
 _PAPER_KEYS = ("id", "version", "title", "authors", "published", "abstract")
-_DIGEST_KEYS = ("model", "title", "summary", "abstract")
+_DIGEST_KEYS = ("model", "title", "summary", "abstract", "reviewed")
 
 
 @dataclass

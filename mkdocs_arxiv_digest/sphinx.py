@@ -243,7 +243,9 @@ class ArxivDigestDirective(SphinxDirective):
                     logger.warning(f"{arxiv_id}: {failure.reason}", location=(docname, line), type=NAME)
             rows.append(row)
         self._note_rereading(rows, pipeline)
-        return digest_nodes(lay_out(rows, requests[0].language, labels), self.state.document)
+        return digest_nodes(
+            lay_out(rows, requests[0].language, labels, pipeline.settings.presentation), self.state.document
+        )
 
     def _first_body_line(self) -> int:
         # docutils gives reST directives the body's absolute 0-based line; MyST runs them
