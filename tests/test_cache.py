@@ -9,8 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.conftest import API_KEY, Site, block
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Site, block
 
 IDS = [f"2403.{16584 + i}" for i in range(6)]
 

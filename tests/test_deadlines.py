@@ -17,8 +17,8 @@ import pytest
 from mkdocs_arxiv_digest.arxiv_source import MAX_FEED_BYTES, MAX_FIELD_BYTES, check_feed
 from mkdocs_arxiv_digest.http_limits import RefusedReplyError
 from mkdocs_arxiv_digest.llm import MAX_REPLY_BYTES
-from tests.conftest import Build, Site, block
 from tests.fakes import HOSTILE_FEEDS, FakeArxiv, FakeLLM, FakePaper, _entry, _feed
+from tests.helpers import Build, Site, block
 
 UNAVAILABLE = "No summary yet."
 UNAVAILABLE_ZH = "暂无摘要。"

@@ -17,8 +17,8 @@ from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.resolver import Resolver
 from mkdocs_arxiv_digest.snapshot import Snapshot
-from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Site, block, clean_env, environment
 
 CLIENTS = ("openai", "arxiv", "requests", "httpx2")
 # What serving stored pages never needs: the snapshot (the site has none), the reply

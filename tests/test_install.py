@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # `build`, a test dependency, brings tomli there
     import tomli as tomllib
 
-from tests.conftest import clean_env
+from tests.helpers import clean_env
 from tests.html import read_digest
 
 ROOT = Path(__file__).parent.parent

@@ -21,8 +21,8 @@ from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper
 from mkdocs_arxiv_digest.resolver import Resolver
 from mkdocs_arxiv_digest.snapshot import Snapshot
-from tests.conftest import API_KEY, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, clean_env, environment
 
 DAY = 86400.0
 
