@@ -9,17 +9,15 @@ digest's Markdown form: the cache is input too, and a tampered row is refused.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.keys import CHECKS_VERSION, PROMPT_VERSION
+from mkdocs_arxiv_digest.keys import page_key
 from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.render import is_digest_markdown
 
@@ -81,10 +79,7 @@ class PageCache:
 
     def key(self, markdown: str, math: bool) -> str:
         """Cache key of a page's render: a hash of everything that shapes it."""
-        settings = self.settings
-        parts = [__version__, str(PROMPT_VERSION), str(CHECKS_VERSION), settings.language, settings.model, str(math)]
-        parts += [self.snapshot_hash, markdown]
-        return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
+        return page_key(self.settings, self.snapshot_hash, markdown, math)
 
     def preload(self, keys: Iterable[str]) -> set[str]:
         """Read the stored pages of ``keys`` in bulk; return the keys found."""

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mkdocs_arxiv_digest.config import Settings
-from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
+from mkdocs_arxiv_digest.directive import (
+    Directive,
+    directive_language,
+    find_directives,
+    replace_directives,
+    requests_of,
+)
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import DigestRequest, Row
@@ -139,17 +145,6 @@ class PageRenderer:
 def requests_in(markdown: str, settings: Settings) -> list[DigestRequest]:
     """Every paper a page's Markdown asks for, read afresh (the command line's scan)."""
     return [request for directive in find_directives(markdown) for request in requests_of(directive, settings)]
-
-
-def directive_language(directive: Directive, settings: Settings) -> str:
-    return str(directive.options.get("language") or settings.language)
-
-
-def requests_of(directive: Directive, settings: Settings) -> list[DigestRequest]:
-    """What a directive asks for: its papers, in its language, by its model."""
-    language = directive_language(directive, settings)
-    model = directive.options.get("model") or settings.model
-    return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 
 
 def _where(page: str | None, line: int) -> str:

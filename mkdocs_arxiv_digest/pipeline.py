@@ -6,7 +6,6 @@ It owns the collaborators of one site's settings — the cache, the snapshot fil
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.keys import file_hash
 from mkdocs_arxiv_digest.models import ScannedPage
 from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.page_renderer import PageRenderer
@@ -42,7 +42,7 @@ class Pipeline:
         snapshot = _load_snapshot(settings.snapshot)
         self.resolver = Resolver(settings, self.cache, snapshot, source=source, summarizer_factory=summarizer_factory)
         self.pages = PageCache(self.cache, settings)
-        self.pages.begin_build(_file_hash(settings.snapshot))
+        self.pages.begin_build(file_hash(settings.snapshot))
         self.renderer = PageRenderer(settings, self.resolver, self.pages)
 
     def __enter__(self) -> Pipeline:
@@ -62,7 +62,7 @@ class Pipeline:
         changed = stamp != self._snapshot_stamp
         self._snapshot_stamp = stamp
         self.resolver.begin_build(_load_snapshot(self.settings.snapshot) if changed else None)
-        self.pages.begin_build(_file_hash(self.settings.snapshot) if changed else self.pages.snapshot_hash)
+        self.pages.begin_build(file_hash(self.settings.snapshot) if changed else self.pages.snapshot_hash)
         self.renderer.begin_build()
 
     def prefetch(self, pages: Iterable[ScannedPage], *, math: bool = False) -> None:
@@ -102,13 +102,6 @@ class Pipeline:
 
     def close(self) -> None:
         self.cache.close()
-
-
-def _file_hash(path: Path | None) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else ""
-    except OSError:
-        return ""
 
 
 def _load_snapshot(path: Path | None) -> Snapshot | Callable[[], Snapshot]:

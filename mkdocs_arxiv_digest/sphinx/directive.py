@@ -8,10 +8,10 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
+from mkdocs_arxiv_digest.directive import requests_of
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Row
 from mkdocs_arxiv_digest.nodes import FootnoteLabels, LabelledRow, digest_nodes
-from mkdocs_arxiv_digest.page_renderer import requests_of
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.sphinx.logs import NAME, logger
 from mkdocs_arxiv_digest.sphinx.scanning import Found, read_directive

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkdocs_arxiv_digest.config import Settings
-from mkdocs_arxiv_digest.directive import Directive, read_body
+from mkdocs_arxiv_digest.directive import Directive, read_body, requests_of
 from mkdocs_arxiv_digest.models import ScannedPage
-from mkdocs_arxiv_digest.page_renderer import requests_of
 from mkdocs_arxiv_digest.sphinx.logs import NAME
 from mkdocs_arxiv_digest.sphinx.options import _conf_values, settings_from_conf
 
