@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from mkdocs_arxiv_digest.config import BlockOptions, Settings
+from mkdocs_arxiv_digest.config import BlockOptions, Settings, check_options
 from mkdocs_arxiv_digest.errors import InvalidIdError
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
@@ -217,9 +217,7 @@ class _TooDeepError(yaml.YAMLError):
 
 def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:
     """Options checked by the same typed config as the plugin's; problems name their line."""
-    config = BlockOptions()
-    config.load_dict({name: value for name, (value, _line) in options.items()})
-    errors, warnings = config.validate()
+    config, errors, warnings = check_options(BlockOptions, {name: value for name, (value, _line) in options.items()})
     for name, message in [*errors, *warnings]:
         directive.problems.append((options[name][1], f"option {name!r}: {message}"))
     usable = {name for name, _option in BlockOptions._schema} - {name for name, _ in errors}

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
@@ -69,26 +70,19 @@ class PageCache:
     def __init__(self, cache: Cache, settings: Settings) -> None:
         self.cache = cache
         self.settings = settings
-        self.snapshot_hash = ""
-        """The snapshot file's content hash: an edited snapshot changes every key."""
-        self._loaded: dict[str, RenderedPage] = {}
 
-    def begin_build(self, snapshot_hash: str) -> None:
-        self.snapshot_hash = snapshot_hash
-        self._loaded.clear()
+    def key(self, build: Build, markdown: str, math: bool) -> str:
+        """Cache key of a page's render: a hash of everything that shapes it (see `keys.page_key`)."""
+        return page_key(self.settings, build.snapshot_hash, markdown, math)
 
-    def key(self, markdown: str, math: bool) -> str:
-        """Cache key of a page's render: a hash of everything that shapes it."""
-        return page_key(self.settings, self.snapshot_hash, markdown, math)
+    def preload(self, build: Build, keys: Iterable[str]) -> set[str]:
+        """Read the stored pages of ``keys`` in bulk, for ``build``; return the keys found."""
+        build.loaded_pages.update(self._read(keys))
+        return set(build.loaded_pages)
 
-    def preload(self, keys: Iterable[str]) -> set[str]:
-        """Read the stored pages of ``keys`` in bulk; return the keys found."""
-        self._loaded.update(self._read(keys))
-        return set(self._loaded)
-
-    def get(self, key: str, blocks: int, math: bool) -> RenderedPage | None:
+    def get(self, build: Build, key: str, blocks: int, math: bool) -> RenderedPage | None:
         """The stored render of a page with ``blocks`` directives, if it may be served."""
-        stored = self._loaded.get(key) or self._read([key]).get(key)
+        stored = build.loaded_pages.get(key) or self._read([key]).get(key)
         if stored is None:
             return None
         if len(stored.blocks) == blocks and all(is_digest_markdown(block, math=math) for block in stored.blocks):

@@ -20,7 +20,6 @@ from mkdocs.structure.pages import Page
 from mkdocs_arxiv_digest.config import DigestConfig
 from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, renders_math, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
-from mkdocs_arxiv_digest.scan import PageScanner
 
 if TYPE_CHECKING:
     from mkdocs.livereload import LiveReloadServer  # the file watcher: `mkdocs build` never loads it
@@ -31,7 +30,6 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
 
     def __init__(self) -> None:
         self.pipeline: Pipeline | None = None
-        self.scanner: PageScanner | None = None
         self.math = False
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -45,15 +43,14 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
             self.on_shutdown()
             with errors_as(PluginError):
                 self.pipeline = Pipeline(settings)
-            self.scanner = PageScanner(self.pipeline.renderer.requests_in)
         self.pipeline.begin_build()
         return config
 
     @event_priority(50)  # before other plugins read or generate pages
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        assert self.pipeline is not None and self.scanner is not None
+        assert self.pipeline is not None
         with errors_as(PluginError):
-            self.pipeline.prefetch(self.scanner.pages(files), math=self.math)
+            self.pipeline.prefetch(self.pipeline.scan(files), math=self.math)
         return files
 
     def on_serve(

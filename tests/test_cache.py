@@ -108,7 +108,9 @@ def test_a_killed_build_keeps_what_it_completed(site: Site, arxiv_api: FakeArxiv
     assert rebuild.returncode == 0, rebuild.log
     assert 2 <= completed < len(IDS)
     assert len(llm_api.history) - asked == len(IDS) - completed  # only the unfinished are asked again
-    assert [row.summary for row in rebuild.digest().rows] == [f"This work on Paper {i} contributes a new method and shows that it works." for i in IDS]
+    assert [row.summary for row in rebuild.digest().rows] == [
+        f"This work on Paper {i} contributes a new method and shows that it works." for i in IDS
+    ]
 
 
 def test_two_builds_at_once_share_one_cache(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:

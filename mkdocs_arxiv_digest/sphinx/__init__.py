@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.sphinx.directive import ArxivDigestDirective
+from mkdocs_arxiv_digest.sphinx.domain import ArxivDigestDomain, due_for_reading
 from mkdocs_arxiv_digest.sphinx.logs import NAME
 from mkdocs_arxiv_digest.sphinx.options import PREFIX, option_names
 from mkdocs_arxiv_digest.sphinx.scanning import read_directive, scan_source, sphinx_site
-from mkdocs_arxiv_digest.sphinx.state import SphinxDigests, _due_for_reading, _merge
+from mkdocs_arxiv_digest.sphinx.state import SphinxDigests
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -38,13 +39,12 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directive, the ``arxiv_digest_*`` options and the build's hooks."""
     for name in option_names():
         app.add_config_value(PREFIX + name, None, "env" if name in _SHAPES_OUTPUT else "")
+    app.add_domain(ArxivDigestDomain)
     digests = SphinxDigests()
     app.add_directive(NAME, type("ArxivDigestDirective", (ArxivDigestDirective,), {"digests": digests}))
     app.connect("config-inited", digests.configure)
     app.connect("builder-inited", digests.begin_build)
-    app.connect("env-get-outdated", _due_for_reading)
+    app.connect("env-get-outdated", due_for_reading)
     app.connect("env-before-read-docs", digests.prefetch)
-    app.connect("env-purge-doc", digests.purge)
-    app.connect("env-merge-info", _merge)
     app.connect("build-finished", digests.finish)
-    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

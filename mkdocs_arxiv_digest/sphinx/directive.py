@@ -11,11 +11,11 @@ from sphinx.util.docutils import SphinxDirective
 from mkdocs_arxiv_digest.directive import requests_of
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Row
-from mkdocs_arxiv_digest.nodes import FootnoteLabels, LabelledRow, digest_nodes
+from mkdocs_arxiv_digest.nodes import LabelledRow, digest_nodes
 from mkdocs_arxiv_digest.pipeline import Pipeline
-from mkdocs_arxiv_digest.sphinx.logs import NAME, logger
+from mkdocs_arxiv_digest.sphinx.domain import DOMAIN, ArxivDigestDomain
+from mkdocs_arxiv_digest.sphinx.logs import DIRECTIVE, NAME, logger
 from mkdocs_arxiv_digest.sphinx.scanning import Found, read_directive
-from mkdocs_arxiv_digest.sphinx.state import _reread
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.sphinx.state import SphinxDigests
@@ -38,14 +38,17 @@ class ArxivDigestDirective(SphinxDirective):
         for line, message in directive.problems:
             # An empty directive's problem is the directive itself (docutils places its
             # missing body after the options).
-            logger.warning(message, location=(docname, line if self.content else self.lineno), type=NAME)
+            location = (docname, line if self.content else self.lineno)
+            logger.warning(message, location=location, type=NAME, subtype=DIRECTIVE)
         if not directive.ids:
             return []
         digests = self.digests
         pipeline = digests.pipeline()
         requests = requests_of(directive, pipeline.settings)
-        pipeline.resolver.resolve(requests)  # nothing to do for what the prefetch saw
-        labels = digests.labels.setdefault(docname, FootnoteLabels())
+        pipeline.resolve(requests)  # nothing to do for what the prefetch saw
+        domain = self.env.get_domain(DOMAIN)
+        assert isinstance(domain, ArxivDigestDomain)
+        labels = domain.labels_of(docname)
         rows: list[LabelledRow] = []
         seen: dict[ArxivId, int] = {}
         for request, (arxiv_id, line) in zip(requests, directive.ids, strict=True):
@@ -55,13 +58,14 @@ class ArxivDigestDirective(SphinxDirective):
                 )
                 continue
             seen[arxiv_id] = line
-            row = pipeline.resolver.row(request)
+            row = pipeline.row(request)
             if row.digest is None:
-                failure = pipeline.resolver.failure(request)
+                failure = pipeline.failure(request)
                 if not failure.reported:
-                    logger.warning(f"{arxiv_id}: {failure.reason}", location=(docname, line), type=NAME)
+                    location = (docname, line)
+                    logger.warning(f"{arxiv_id}: {failure.reason}", location=location, type=NAME, subtype=failure.kind)
             rows.append(LabelledRow(row, *labels.label(arxiv_id, request.language)))
-        self._note_rereading([labelled.row for labelled in rows], pipeline)
+        self._note_rereading([labelled.row for labelled in rows], pipeline, domain)
         return digest_nodes(rows, self.state.document, requests[0].language)
 
     def _first_body_line(self) -> int:
@@ -73,13 +77,10 @@ class ArxivDigestDirective(SphinxDirective):
             return lineno + offset + 1
         return offset + 1
 
-    def _note_rereading(self, rows: list[Row], pipeline: Pipeline) -> None:
+    def _note_rereading(self, rows: list[Row], pipeline: Pipeline, domain: ArxivDigestDomain) -> None:
         """Read this document again next build if a digest is incomplete, or when metadata is due a refresh."""
-        metadata, settings = pipeline.resolver.metadata, pipeline.settings
-        due = [0.0 for row in rows if row.digest is None or not metadata.is_fresh(row.requested)]
-        due += [at + settings.refresh_days * 86400 for row in rows if (at := metadata.fetched_at(row.requested))]
-        if due:
-            reread = _reread(self.env)
-            reread[self.env.docname] = min([*due, reread.get(self.env.docname, float("inf"))])
+        due, settings = pipeline.due_again(rows), pipeline.settings
+        if due is not None:
+            domain.read_again(self.env.docname, due)
         if settings.snapshot is not None and settings.snapshot.is_file():
             self.env.note_dependency(str(settings.snapshot))  # an edited snapshot: read again

@@ -10,6 +10,11 @@ from mkdocs_arxiv_digest.errors import log as core_log
 
 NAME = "arxiv-digest"
 """The directive's name, and the type of its warnings (``suppress_warnings = ["arxiv-digest"]``)."""
+DIRECTIVE = "directive"
+"""The subtype of warnings about a directive itself (an unreadable ID, invalid YAML, an unknown option);
+a paper shown incomplete has its `Failure.kind` (``arxiv-digest.unknown-id``, ``.offline``...)."""
+FORWARDED = "build"
+"""The subtype of the core's own records (the once-a-build "OPENAI_API_KEY is not set")."""
 
 logger = sphinx_logging.getLogger("mkdocs_arxiv_digest.sphinx")
 
@@ -38,4 +43,4 @@ class _Forward(logging.Handler):
             self._saved = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        logger.log(record.levelno, record.getMessage(), type=NAME)
+        logger.log(record.levelno, record.getMessage(), type=NAME, subtype=FORWARDED)

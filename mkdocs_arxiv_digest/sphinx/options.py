@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mkdocs_arxiv_digest.config import DigestConfig, Settings
-from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.config import DigestConfig, Settings, settings_from_options
 
 if TYPE_CHECKING:
     from sphinx.config import Config
@@ -30,16 +29,19 @@ def settings_from_conf(values: Mapping[str, Any], *, confdir: Path, sphinx_langu
     known = set(option_names())
     unknown = sorted(key for key in values if key.startswith(PREFIX) and key[len(PREFIX) :] not in known)
     options = {name: values[PREFIX + name] for name in known if values.get(PREFIX + name) is not None}
-    config = DigestConfig()
-    config.load_dict(options)
-    errors, warnings = config.validate()
-    problems = [f"{PREFIX}{name}: {message}" for name, message in [*errors, *warnings]]
-    problems += [f"{key}: not an option (options: {', '.join(PREFIX + name for name in known)})" for key in unknown]
-    if problems:
-        raise DigestError("; ".join(problems))
+    unknown_problems = [
+        f"{key}: not an option (options: {', '.join(PREFIX + name for name in known)})" for key in unknown
+    ]
     # Sphinx writes locales with an underscore (`zh_CN`); the plugin's codes are BCP 47 (`zh-CN`).
     language = sphinx_language.replace("_", "-") if sphinx_language else None
-    return Settings.from_config(config, base_dir=confdir, default_language=language)
+    return settings_from_options(
+        options,
+        base_dir=confdir,
+        default_language=language,
+        label=lambda name: PREFIX + name,
+        warnings_are_errors=True,  # a value that only warns in mkdocs.yml (a language code) is an error here
+        more_problems=unknown_problems,
+    )
 
 
 def _conf_values(config: Config) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,6 @@ from sphinx.errors import ConfigError
 
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError
-from mkdocs_arxiv_digest.nodes import FootnoteLabels
 from mkdocs_arxiv_digest.pipeline import Pipeline
 from mkdocs_arxiv_digest.sphinx.logs import _Forward, logger
 from mkdocs_arxiv_digest.sphinx.options import PREFIX, _conf_values, option_names, settings_from_conf
@@ -21,17 +19,12 @@ if TYPE_CHECKING:
     from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
-# Documents to read again, by name: when (epoch seconds; 0 for the next build).
-_REREAD = "arxiv_digest_reread"
-
 
 class SphinxDigests:
-    """One Sphinx application's digests: its settings, its pipeline, each document's footnote labels."""
+    """One Sphinx application's digests: its settings and its pipeline (per-document state is in the Domain)."""
 
     def __init__(self) -> None:
         self.settings: Settings | None = None
-        self.labels: dict[str, FootnoteLabels] = {}
-        """By document name; a document's labels are forgotten when Sphinx reads it again."""
         self._pipeline: Pipeline | None = None
         self._forward = _Forward()
 
@@ -68,45 +61,13 @@ class SphinxDigests:
             return
         pipeline = self.pipeline()
         pipeline.prefetch(pages)
-        pipeline.renderer.note_shown(request for page in pages for request in page.requests)
-
-    def purge(self, app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-        """Forget what a document showed: it is read again, or gone (``env-purge-doc``)."""
-        self.labels.pop(docname, None)
-        _reread(env).pop(docname, None)
+        pipeline.note_shown(request for page in pages for request in page.requests)
 
     def finish(self, app: Sphinx, exception: Exception | None) -> None:
         """The build's summary; close the cache (``build-finished``)."""
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
-            if pipeline.renderer.shown and exception is None:
+            if pipeline.shown and exception is None:
                 logger.info(f"arxiv-digest: {pipeline.summary_line()}")
             pipeline.close()
         self._forward.detach()
-
-
-def _reread(env: BuildEnvironment) -> dict[str, float]:
-    """The documents to read again, kept in the environment (pickled with it between builds)."""
-    reread: dict[str, float] | None = getattr(env, _REREAD, None)
-    if reread is None:
-        reread = {}
-        setattr(env, _REREAD, reread)
-    return reread
-
-
-def _due_for_reading(
-    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
-) -> list[str]:
-    """Unchanged documents to read again: incomplete digests, metadata due a refresh (``env-get-outdated``)."""
-    now = time.time()
-    return [
-        docname
-        for docname, due in _reread(env).items()
-        if due <= now and docname in env.found_docs and docname not in removed
-    ]
-
-
-def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
-    """Take what a parallel reader noted about its documents (``env-merge-info``)."""
-    theirs = _reread(other)
-    _reread(env).update((docname, theirs[docname]) for docname in docnames if docname in theirs)
