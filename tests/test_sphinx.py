@@ -204,6 +204,26 @@ def test_problems_fail_with_W_and_a_plain_build_goes_on(
     assert "index.rst:10: WARNING: skipped 'abc'" in strict.log
 
 
+def test_warnings_have_subtypes_that_suppress_warnings_can_select(sphinx: SphinxSite, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    sphinx.page("index.rst", "Subtypes\n========\n\n" + directive("abc", "2403.16584", "2403.99999"))
+
+    build = sphinx.build()
+
+    assert "index.rst:8: WARNING: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    assert "[arxiv-digest.unknown-id]" in build.log and "[arxiv-digest.directive]" in build.log
+
+    sphinx.conf["suppress_warnings"] = ["arxiv-digest.unknown-id"]
+    quiet = sphinx.build("-W", "-E")
+
+    assert quiet.returncode == 1  # the unreadable `abc` still fails it
+    assert "WARNING: skipped 'abc'" in quiet.log and "2403.99999" not in quiet.log
+
+    sphinx.conf["suppress_warnings"] = ["arxiv-digest.unknown-id", "arxiv-digest.directive"]
+
+    assert sphinx.build("-W", "-E").returncode == 0
+
+
 def test_missing_api_key_fails_with_W(sphinx: SphinxSite, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
     arxiv_api.add("2403.16584", "Distilling text")
     sphinx.env = {}
