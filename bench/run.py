@@ -272,7 +272,7 @@ class PageCapture(BasePlugin):  # type: ignore[type-arg]
 
     @event_priority(-100)
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
-        fragments = config.plugins[PLUGIN].pipeline.renderer.fragments
+        fragments = config.plugins[PLUGIN].pipeline.build.fragments
         self.pages[page.file.src_uri] = fragments.resolve(markdown, self.math)
         return markdown
 

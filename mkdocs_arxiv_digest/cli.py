@@ -1,7 +1,8 @@
 """The ``arxiv-digest`` command: render a digest, warm the cache, write the snapshot.
 
-`render` is run by hand, so the module imports what it needs and no more: the site
-commands import the pipeline and the page scan when they run.
+Every command speaks to the build through `Pipeline`. `render` is run by hand, so the
+module imports what it needs and no more: the pipeline makes its page machinery only
+for the site commands, which need it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
-from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
+from mkdocs_arxiv_digest.config import Settings, default_options, settings_from_options
 from mkdocs_arxiv_digest.errors import InvalidIdError, log
-from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
+from mkdocs_arxiv_digest.frontend import errors_as, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.layout import lay_out
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
@@ -46,6 +48,7 @@ def site_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @click.group()
+@click.version_option(__version__, "--version", prog_name="arxiv-digest", message="%(prog)s %(version)s")
 @click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
 def main(quiet: bool) -> None:
     """Digests of arXiv papers: summaries and translations, cached on disk."""
@@ -59,7 +62,7 @@ def main(quiet: bool) -> None:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
-@main.command()
+@main.command("render")
 @click.argument("ids", nargs=-1, required=True)
 @click.option("-l", "--language", default="en", show_default=True, help="Language of summaries and translations.")
 @click.option("-m", "--model", default=None, help="Chat model (default: the plugin's).")
@@ -71,26 +74,22 @@ def main(quiet: bool) -> None:
 @click.option("--cache-dir", default=DEFAULTS["cache_dir"], show_default=True, type=click.Path(path_type=Path))
 @click.option("--offline", is_flag=True, help="Use the cache only.")
 @click.option("--math/--no-math", default=True, show_default=True, help="Keep $...$ as TeX (GitHub renders it).")
-def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) -> None:
+def render_ids(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) -> None:
     """Print the digest of IDS as Markdown (for READMEs, newsletters, mailing lists)."""
     try:
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
         raise click.BadParameter(str(error), param_hint="IDS") from None
     with errors_as(click.ClickException):
-        config = validated_options({**options, "cache_dir": str(cache_dir)})
-    settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
-    # Papers only, no pages: the resolver and the cache, without the pipeline's page machinery.
-    from mkdocs_arxiv_digest.resolver import Resolver
-    from mkdocs_arxiv_digest.snapshot import Snapshot
-
-    with closing(Cache(settings.cache_dir)) as cache:
-        resolver = Resolver(settings, cache, Snapshot())
+        options = {**options, "cache_dir": str(cache_dir)}
+        settings = settings_from_options(options, base_dir=Path.cwd(), default_language="en")
+    # Papers only, no pages (the pipeline makes no page machinery) and no snapshot (no option sets one).
+    with _pipeline(settings) as pipeline:
         requests = [DigestRequest(arxiv_id, settings.language, settings.model) for arxiv_id in dict.fromkeys(wanted)]
-        resolver.resolve(requests)
-        rows = [resolver.row(request) for request in requests]
+        pipeline.resolve(requests)
+        rows = [pipeline.row(request) for request in requests]
         for request, row in zip(requests, rows, strict=True):
-            failure = resolver.failure(request) if row.digest is None else None
+            failure = pipeline.failure(request) if row.digest is None else None
             if failure is not None and not failure.reported:
                 log.warning(f"{request.id}: {failure.reason}")
         layout = lay_out(rows, settings.language, presentation=settings.presentation)
@@ -103,7 +102,7 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
 @site_options
 def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
-    with _site(config_file, conf_py) as (pipeline, pages, math):
+    with _site(config_file, conf_py) as (pipeline, pages):
         requests = [request for page in pages for request in page.requests]
         with click.progressbar(length=len(requests), label="Summarizing", file=sys.stderr) as bar:
 
@@ -111,9 +110,9 @@ def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            pipeline.resolver.resolve(requests, progress=advance)
-        complete = _render_pages(pipeline, pages, math)
-        click.echo(f"{complete}/{len(set(requests))} papers complete in {pipeline.cache.directory}")
+            pipeline.resolve(requests, progress=advance)
+        complete = _render_pages(pipeline, pages)
+        click.echo(f"{complete}/{len(set(requests))} papers complete in {pipeline.cache_directory}")
     if complete < len(set(requests)):
         sys.exit(1)
 
@@ -127,18 +126,18 @@ def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None
     """Write the snapshot file: complete entries for every paper the site shows."""
     from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
 
-    with _site(config_file, conf_py) as (pipeline, pages, math):
+    with _site(config_file, conf_py) as (pipeline, pages):
         path = output or pipeline.settings.snapshot
         if path is None:
             raise click.UsageError(
                 "no snapshot file is set (`snapshot:` in mkdocs.yml, `arxiv_digest_snapshot` in conf.py); set one or pass --output"
             )
         requests = list(dict.fromkeys(request for page in pages for request in page.requests))
-        pipeline.resolver.resolve(requests)  # every paper, even those of pages stored whole
-        _render_pages(pipeline, pages, math)
+        pipeline.resolve(requests)  # every paper, even those of pages stored whole
+        _render_pages(pipeline, pages)
         with errors_as(click.ClickException):
             written = load_snapshot(path)
-        rows = [pipeline.resolver.row(request) for request in requests]
+        rows = [pipeline.row(request) for request in requests]
         complete = [row for row in rows if row.paper is not None and row.digest is not None]
         for row in complete:
             written.add(row.paper, row.digest)  # type: ignore[arg-type]
@@ -161,9 +160,9 @@ def cache() -> None:
 @site_options
 def cache_info(config_file: Path | None, conf_py: Path | None) -> None:
     """Entries by kind and size on disk."""
-    with _cache(config_file, conf_py) as store:
-        stats = store.stats()
-        click.echo(f"{store.directory}: {stats.pop('bytes')} bytes")
+    with _cache(config_file, conf_py) as site_cache:
+        stats = site_cache.stats()
+        click.echo(f"{site_cache.directory}: {stats.pop('bytes')} bytes")
         for kind, count in sorted(stats.items()):
             click.echo(f"  {kind}: {count}")
 
@@ -172,8 +171,8 @@ def cache_info(config_file: Path | None, conf_py: Path | None) -> None:
 @site_options
 def cache_clear(config_file: Path | None, conf_py: Path | None) -> None:
     """Remove every cached entry (the snapshot is untouched)."""
-    with _cache(config_file, conf_py) as store:
-        click.echo(f"Removed {store.clear()} entries from {store.directory}")
+    with _cache(config_file, conf_py) as site_cache:
+        click.echo(f"Removed {site_cache.clear()} entries from {site_cache.directory}")
 
 
 def _load(config_file: Path) -> MkDocsConfig:
@@ -183,37 +182,40 @@ def _load(config_file: Path) -> MkDocsConfig:
         return load_config(str(config_file))
 
 
-def _mkdocs_site(config_file: Path) -> tuple[Settings, list[ScannedPage], bool]:
-    """An MkDocs site's settings, every page that asks for papers, and whether it renders math."""
-    from mkdocs.structure.files import get_files
+PagesOf = Callable[["Pipeline"], list[ScannedPage]]
+"""A site's pages that ask for papers, found with the site's pipeline."""
 
-    from mkdocs_arxiv_digest.page_renderer import requests_in
-    from mkdocs_arxiv_digest.scan import PageScanner
+
+def _mkdocs_site(config_file: Path) -> tuple[Settings, PagesOf]:
+    """An MkDocs site's settings, and its pages that ask for papers."""
+    from mkdocs.structure.files import get_files
 
     config = _load(config_file)
     plugin = config.plugins.get("arxiv-digest")
     if plugin is None:
         raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
     settings = site_settings(config, plugin.config)
-    # The scan needs only how directives read; the renderer that does it is made below too.
-    scanner = PageScanner(lambda markdown: requests_in(markdown, settings))
-    pages = [page for page in scanner.pages(get_files(config)) if page.requests]
-    return settings, pages, renders_math(config.markdown_extensions)
+
+    def pages_of(pipeline: Pipeline) -> list[ScannedPage]:
+        return [page for page in pipeline.scan(get_files(config)) if page.requests]
+
+    return settings, pages_of
 
 
-def _sphinx_site(conf_py: Path) -> tuple[Settings, list[ScannedPage], bool]:
+def _sphinx_site(conf_py: Path) -> tuple[Settings, PagesOf]:
     from sphinx.errors import ConfigError
 
     from mkdocs_arxiv_digest.sphinx import sphinx_site
 
     try:
         with errors_as(click.ClickException):
-            return sphinx_site(conf_py)
+            settings, pages = sphinx_site(conf_py)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    return settings, lambda _pipeline: pages
 
 
-def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings, list[ScannedPage], bool]:
+def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings, PagesOf]:
     """The site `-f` or `-C` names, or the one in this directory."""
     if conf_py is not None:
         return _sphinx_site(conf_py)
@@ -229,32 +231,32 @@ def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings
 
 
 @contextmanager
-def _site(config_file: Path | None, conf_py: Path | None) -> Iterator[tuple[Pipeline, list[ScannedPage], bool]]:
-    """The site's pipeline, every page that asks for papers, and whether the site renders math."""
-    settings, pages, math = _read_site(config_file, conf_py)
+def _site(config_file: Path | None, conf_py: Path | None) -> Iterator[tuple[Pipeline, list[ScannedPage]]]:
+    """The site's pipeline, and every page that asks for papers."""
+    settings, pages_of = _read_site(config_file, conf_py)
     with _pipeline(settings) as pipeline:
-        yield pipeline, pages, math
+        yield pipeline, pages_of(pipeline)
 
 
-def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> int:
+def _render_pages(pipeline: Pipeline, pages: list[ScannedPage]) -> int:
     """Render every page as a build would, for the same warnings (page, line, ID); count complete papers."""
     for page in pages:
         if page.markdown is not None:
             pipeline.render_page(page.markdown, page.page)
         else:  # a Sphinx document: its directives are reST or MyST, rendered by Sphinx
-            pipeline.renderer.note_shown(page.requests, page.page)
-    pipeline.renderer.report()
-    return sum(pipeline.renderer.shown.values())
+            pipeline.note_shown(page.requests, page.page)
+    pipeline.report()
+    return sum(pipeline.shown.values())
 
 
 @contextmanager
 def _cache(config_file: Path | None, conf_py: Path | None) -> Iterator[Cache]:
-    settings, _pages, _math = _read_site(config_file, conf_py)
-    store = Cache(settings.cache_dir)
+    settings, _pages_of = _read_site(config_file, conf_py)
+    site_cache = Cache(settings.cache_dir)
     try:
-        yield store
+        yield site_cache
     finally:
-        store.close()
+        site_cache.close()
 
 
 def _pipeline(settings: Settings) -> Pipeline:

@@ -6,6 +6,7 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast, overload
@@ -137,17 +138,63 @@ class DigestConfig(BlockOptions):
     """Add a line to each footnote, in the digest's language, saying its summary and translation were written by a language model, and which; an entry a person marked `reviewed: true` in the snapshot says so instead."""
 
 
-def validated_options(options: dict[str, Any]) -> DigestConfig:
-    """Options set outside `mkdocs.yml` (Markdown extension, command line), validated as MkDocs would.
+C = TypeVar("C", bound=Config)
 
-    Raises `DigestError` naming every invalid option.
+
+def check_options(
+    schema: type[C], options: Mapping[str, Any]
+) -> tuple[C, list[tuple[str, str]], list[tuple[str, str]]]:
+    """``options`` read by ``schema`` and validated as MkDocs validates a plugin's: the config,
+    its errors and its warnings, each as (option, message).
+
+    The one validation of options, wherever they are set: `mkdocs.yml` (MkDocs itself),
+    the Markdown extension, the command line, ``conf.py`` and a block's YAML body.
     """
-    config = DigestConfig()
-    config.load_dict(options)
-    errors, _warnings = config.validate()
-    if errors:
-        raise DigestError("; ".join(f"arxiv-digest option {name!r}: {error}" for name, error in errors))
+    config = schema()
+    config.load_dict(dict(options))
+    errors, warnings = config.validate()
+    return config, [(name, str(error)) for name, error in errors], list(warnings)
+
+
+def _option_label(name: str) -> str:
+    return f"arxiv-digest option {name!r}"
+
+
+def validated_options(
+    options: Mapping[str, Any],
+    *,
+    label: Callable[[str], str] = _option_label,
+    warnings_are_errors: bool = False,
+    more_problems: Sequence[str] = (),
+) -> DigestConfig:
+    """Options set outside `mkdocs.yml` (Markdown extension, command line, ``conf.py``), validated as MkDocs would.
+
+    Raises `DigestError` naming every invalid option (``label(name)``), after any of
+    ``more_problems`` the caller found; with ``warnings_are_errors``, options that only
+    warn too.
+    """
+    config, errors, warnings = check_options(DigestConfig, options)
+    problems = [f"{label(name)}: {message}" for name, message in [*errors, *(warnings if warnings_are_errors else [])]]
+    problems += more_problems
+    if problems:
+        raise DigestError("; ".join(problems))
     return config
+
+
+def settings_from_options(
+    options: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    default_language: str | None,
+    label: Callable[[str], str] = _option_label,
+    warnings_are_errors: bool = False,
+    more_problems: Sequence[str] = (),
+) -> Settings:
+    """The `Settings` of options set outside `mkdocs.yml`, validated by `validated_options` (which see: it raises `DigestError`)."""
+    config = validated_options(
+        options, label=label, warnings_are_errors=warnings_are_errors, more_problems=more_problems
+    )
+    return Settings.from_config(config, base_dir=base_dir, default_language=default_language)
 
 
 def default_options() -> dict[str, Any]:

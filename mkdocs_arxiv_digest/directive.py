@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from mkdocs_arxiv_digest.config import BlockOptions
+from mkdocs_arxiv_digest.config import BlockOptions, Settings, check_options
 from mkdocs_arxiv_digest.errors import InvalidIdError
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
+from mkdocs_arxiv_digest.models import DigestRequest
 
 INFO_STRING = "arxiv-digest"
 
@@ -89,6 +90,17 @@ def replace_directives(markdown: str, directives: list[Directive], render: Calla
         cursor = directive.end
     out.extend(lines[cursor:])
     return "\n".join(out)
+
+
+def directive_language(directive: Directive, settings: Settings) -> str:
+    return str(directive.options.get("language") or settings.language)
+
+
+def requests_of(directive: Directive, settings: Settings) -> list[DigestRequest]:
+    """What a directive asks for: its papers, in its language, by its model."""
+    language = directive_language(directive, settings)
+    model = directive.options.get("model") or settings.model
+    return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
 
 
 def _closes(line: str, opened: re.Match[str]) -> bool:
@@ -205,9 +217,7 @@ class _TooDeepError(yaml.YAMLError):
 
 def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:
     """Options checked by the same typed config as the plugin's; problems name their line."""
-    config = BlockOptions()
-    config.load_dict({name: value for name, (value, _line) in options.items()})
-    errors, warnings = config.validate()
+    config, errors, warnings = check_options(BlockOptions, {name: value for name, (value, _line) in options.items()})
     for name, message in [*errors, *warnings]:
         directive.problems.append((options[name][1], f"option {name!r}: {message}"))
     usable = {name for name, _option in BlockOptions._schema} - {name for name, _ in errors}

@@ -32,11 +32,12 @@ from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
-from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
+from mkdocs_arxiv_digest.config import Settings, default_options, settings_from_options
 from mkdocs_arxiv_digest.errors import DigestError, log
-from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
+from mkdocs_arxiv_digest.fragments import Fragments
 from mkdocs_arxiv_digest.frontend import missing_extensions
 from mkdocs_arxiv_digest.pipeline import Pipeline
+from mkdocs_arxiv_digest.postprocess import FragmentsExtension
 
 # Before fenced_code (25), after normalize_whitespace (30).
 PRIORITY = 28
@@ -80,8 +81,7 @@ class ArxivDigestExtension(Extension):
     def pipeline(self) -> Pipeline:
         """The pipeline of these options (shared by every page converted with them); raises `DigestError`."""
         options = {name: value for name, value in self.getConfigs().items() if value != "" and name != STRICT}
-        config = validated_options(options)
-        settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
+        settings = settings_from_options(options, base_dir=Path.cwd(), default_language="en")
         if settings not in _pipelines:
             _pipelines[settings] = Pipeline(settings)
         return _pipelines[settings]
@@ -99,7 +99,7 @@ class DigestPreprocessor(Preprocessor):
         self.fragments.clear()  # the last page's are resolved
         with _one_strict_page if self.strict else nullcontext(), _warnings_noted() as problems:
             text = self.pipeline.render_page("\n".join(lines), page, self.fragments)
-            self.pipeline.renderer.report()  # no end of build here: each page reports its own
+            self.pipeline.report()  # no end of build here: each page reports its own
         if self.strict and problems:
             count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
             raise DigestError(f"{log.prefix}: {STRICT}: {page or 'the page'} has {count}: {'; '.join(problems)}")

@@ -24,17 +24,12 @@ import re
 import threading
 from dataclasses import dataclass
 
-from markdown import Markdown
-from markdown.extensions import Extension
-from markdown.postprocessors import Postprocessor
-
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 MATHJAX_IGNORE = ("tex2jax_ignore", "mathjax_ignore")
 """The classes MathJax 2/3 and MathJax 4 skip by default (with what is inside them)."""
 MATHJAX_PROCESS = ("tex2jax_process", "mathjax_process")
 """The classes that make MathJax typeset inside a skipped element."""
-ARITHMATEX = "pymdownx.arithmatex"
 
 _TOKEN = re.compile(r"arxivdigest(\d+)x")
 # Braces are written as references too: no template engine reading the HTML later
@@ -51,16 +46,6 @@ class MathFormat:
     """MathJax 3/4 and KaTeX: ``<span class="arithmatex">\\(...\\)</span>``; else MathJax 2's script."""
     wrap: tuple[str, str] = ("\\(", "\\)")
     """`tex_inline_wrap`: the delimiters the generic form puts around the TeX."""
-
-    @classmethod
-    def of(cls, md: Markdown) -> MathFormat | None:
-        """Arithmatex's format in ``md``, or None where the page renders no math."""
-        for extension in md.registeredExtensions:
-            if type(extension).__module__ == ARITHMATEX:
-                config = extension.getConfigs()
-                wrap = config.get("tex_inline_wrap") or ("\\(", "\\)")
-                return cls(bool(config.get("generic")), (str(wrap[0]), str(wrap[1])))
-        return None
 
 
 def text_html(text: str, math: MathFormat | None) -> str:
@@ -123,23 +108,3 @@ class Fragments:
             return text_html(texts[index], math)
 
         return _TOKEN.sub(replace, page_html)
-
-
-class FragmentsExtension(Extension):
-    """Puts the HTML of a `Fragments`' texts in place of their tokens, after every other extension."""
-
-    def __init__(self, fragments: Fragments) -> None:
-        super().__init__()
-        self.fragments = fragments
-
-    def extendMarkdown(self, md: Markdown) -> None:
-        md.postprocessors.register(_Resolve(md, self.fragments), "arxiv-digest-fragments", -100)
-
-
-class _Resolve(Postprocessor):
-    def __init__(self, md: Markdown, fragments: Fragments) -> None:
-        super().__init__(md)
-        self.fragments = fragments
-
-    def run(self, text: str) -> str:
-        return self.fragments.resolve(text, MathFormat.of(self.md))

@@ -1,7 +1,7 @@
 """What every front end shares (MkDocs plugin, Markdown extension, command line), so they cannot drift.
 
-The Markdown extensions the digest needs, whether the site renders math, and one way
-to turn the package's errors into the host's at its edge.
+The Markdown extensions the digest needs, a site's settings, and one way to turn the
+package's errors into the host's at its edge.
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
-MATH_EXTENSION = "pymdownx.arithmatex"
-"""With it, `$...$` in titles and abstracts is kept as TeX (under the allow-list) and typeset."""
 
-
-def missing_extensions(enabled: Iterable[str]) -> list[str]:
+def missing_extensions(enabled: Iterable[object]) -> list[str]:
     """The Python-Markdown extensions the digest is written for that ``enabled`` lacks (short names)."""
-    names = {_short(name) for name in enabled}
+    # Other plugins may have added extension instances (mkdocstrings does): those are not ours.
+    names = {_short(name) for name in enabled if isinstance(name, str)}
     return [name for name in REQUIRED_EXTENSIONS if name not in names]
-
-
-def renders_math(enabled: Iterable[str]) -> bool:
-    """Whether the extensions ``enabled`` (names or module paths) typeset `$...$`."""
-    return MATH_EXTENSION in enabled
 
 
 def site_settings(config: MkDocsConfig, options: DigestConfig) -> Settings:

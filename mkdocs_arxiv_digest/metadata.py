@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
@@ -39,14 +40,10 @@ class Metadata:
         self.cache = cache
         self._snapshot = snapshot
         self.papers: dict[ArxivId, Paper] = {}
-        self.failures: dict[ArxivId, Failure] = {}
-        self.requests = 0
-        """arXiv requests sent this build."""
+        """Every paper known, whichever build resolved it (per-build state is in `Build`)."""
         self._source = source
         self._fetched: dict[ArxivId, float] = {}
         """When metadata of an unversioned ID was fetched."""
-        self._stale: set[ArxivId] = set()
-        """IDs served from stale metadata this build, because arXiv could not be asked."""
 
     @property
     def snapshot(self) -> Snapshot:
@@ -55,29 +52,25 @@ class Metadata:
             self._snapshot = self._snapshot()
         return self._snapshot
 
-    def begin_build(self, snapshot: Snapshot | Callable[[], Snapshot] | None) -> None:
-        """Forget this build's failures; with a new ``snapshot``, every paper (some came from the old one)."""
-        if snapshot is not None:
-            self._snapshot = snapshot
-            self.papers.clear()
-        self.failures.clear()
-        self._stale.clear()
-        self.requests = 0
+    def use_snapshot(self, snapshot: Snapshot | Callable[[], Snapshot]) -> None:
+        """Serve from a new (edited) snapshot: forget every paper, as some came from the old one."""
+        self._snapshot = snapshot
+        self.papers.clear()
 
-    def failure(self, arxiv_id: ArxivId) -> Failure:
-        return self.failures.get(arxiv_id, Failure("no metadata"))
+    def failure(self, build: Build, arxiv_id: ArxivId) -> Failure:
+        return build.paper_failures.get(arxiv_id, Failure("no metadata"))
 
-    def is_fresh(self, arxiv_id: ArxivId) -> bool:
+    def is_fresh(self, build: Build, arxiv_id: ArxivId) -> bool:
         """Whether the paper's metadata is not a stale copy served because arXiv was down."""
-        return arxiv_id not in self._stale
+        return arxiv_id not in build.stale
 
     def fetched_at(self, arxiv_id: ArxivId) -> float | None:
         """When an unversioned ID's metadata was fetched; None when it never expires."""
         return self._fetched.get(arxiv_id)
 
-    def take_at_hand(self, ids: list[ArxivId]) -> tuple[list[ArxivId], dict[ArxivId, Paper]]:
+    def load_local(self, build: Build, ids: list[ArxivId]) -> tuple[list[ArxivId], dict[ArxivId, Paper]]:
         """Take metadata from the snapshot or the cache; return what must be fetched, and stale copies."""
-        ids = [i for i in ids if i not in self.papers and i not in self.failures]
+        ids = [i for i in ids if i not in self.papers and i not in build.paper_failures]
         pinned = {i: paper for i in ids if (paper := self.snapshot.paper(i)) is not None}
         cached = self.cache.get_papers(i for i in ids if i not in pinned)
         now, to_fetch, stale = time.time(), [], {}
@@ -95,13 +88,13 @@ class Metadata:
                 self.papers[arxiv_id] = paper
         return to_fetch, stale
 
-    def fetch(self, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterator[ArxivId]:
+    def fetch(self, build: Build, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterator[ArxivId]:
         """Fetch metadata; yield each ID as soon as it is known (fetched, or a stale copy)."""
         if not ids:
             return
         if self.settings.offline:
             for arxiv_id in ids:
-                yield from self._fall_back(arxiv_id, stale, OFFLINE)
+                yield from self._fall_back(build, arxiv_id, stale, OFFLINE, kind="offline")
             return
         source = self.source()
         before = source.requests
@@ -113,20 +106,24 @@ class Metadata:
                     self._fetched[arxiv_id] = time.time()
                 yield arxiv_id
             for arxiv_id in batch.missing:
-                self.failures[arxiv_id] = Failure(f"arXiv has no paper {arxiv_id} (check the identifier)")
+                build.paper_failures[arxiv_id] = Failure(
+                    f"arXiv has no paper {arxiv_id} (check the identifier)", kind="unknown-id"
+                )
             if batch.error is not None:
                 for arxiv_id in batch.ids:
-                    yield from self._fall_back(arxiv_id, stale, str(batch.error))
-        self.requests += source.requests - before
+                    yield from self._fall_back(build, arxiv_id, stale, str(batch.error))
+        build.arxiv_requests += source.requests - before
 
-    def _fall_back(self, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str) -> Iterator[ArxivId]:
+    def _fall_back(
+        self, build: Build, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str, *, kind: str = "unavailable"
+    ) -> Iterator[ArxivId]:
         if arxiv_id in stale:
             log.info(f"{arxiv_id}: {reason}; using cached metadata")
             self.papers[arxiv_id] = stale[arxiv_id]
-            self._stale.add(arxiv_id)
+            build.stale.add(arxiv_id)
             yield arxiv_id
         else:
-            self.failures[arxiv_id] = Failure(reason)
+            build.paper_failures[arxiv_id] = Failure(reason, kind=kind)
 
     def source(self) -> ArxivSource:
         """The build's arXiv client, made on first need (importing it costs a warm build nothing)."""

@@ -132,6 +132,19 @@ class Failure:
     reason: str
     reported: bool = False
     """Already said once for the whole build (no API key, offline): pages don't repeat it."""
+    kind: str = "unavailable"
+    """What went wrong, for hosts that tell warnings apart (Sphinx's ``suppress_warnings``):
+    one of `FAILURE_KINDS`."""
+
+
+FAILURE_KINDS = {
+    "unknown-id": "arXiv has no paper of that identifier",
+    "offline": "not in the snapshot or the cache, and `offline` is on",
+    "unavailable": "arXiv or the model could not be asked, or did not answer",
+    "api-key": "no API key in the environment",
+    "no-summary": "the model gave no valid digest (replies rejected by the checks, or errors)",
+}
+"""Each `Failure.kind`, and what it means."""
 
 
 class ScannedPage(NamedTuple):

@@ -1,26 +1,24 @@
 """Rendered pages: a page whose digests all rendered complete is stored as its blocks' layouts.
 
-A warm build then reads one row per page and resolves nothing. The key is a hash of
+A warm build then reads one row per page and renders nothing. The key is a hash of
 everything that shapes the render (the page's source, the settings, the snapshot's
 content, the plugin and prompt versions). A stored page is served only while its
-unversioned papers are not due a refresh. The cache is input too: a stored layout is
-validated as it is read (`DigestLayout.from_json`), and its texts are untrusted text
-like any other, made inert when written out.
+unversioned papers are not due a refresh, and only after a check that it still has the
+digest's Markdown form: the cache is input too, and a tampered row is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mkdocs_arxiv_digest import __version__
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.keys import CHECKS_VERSION, PAGE_FORMAT, PROMPT_VERSION
+from mkdocs_arxiv_digest.keys import page_key
 from mkdocs_arxiv_digest.layout import DigestLayout
 from mkdocs_arxiv_digest.models import DigestRequest
 
@@ -30,7 +28,7 @@ class RenderedPage:
     """A page's directives rendered complete, so a warm build need not render them again."""
 
     blocks: tuple[DigestLayout, ...]
-    """Each directive's digest, in page order (the page around them is not stored)."""
+    """Each directive's rendered digest, in page order (the page around them is not stored)."""
     wants: tuple[tuple[str, int | None, str, str], ...]
     """(ID, version, language, model) of each paper shown, for the build summary."""
     fetched: float | None
@@ -76,37 +74,23 @@ class PageCache:
     def __init__(self, cache: Cache, settings: Settings) -> None:
         self.cache = cache
         self.settings = settings
-        self.snapshot_hash = ""
-        """The snapshot file's content hash: an edited snapshot changes every key."""
-        self._loaded: dict[str, RenderedPage] = {}
 
-    def begin_build(self, snapshot_hash: str) -> None:
-        self.snapshot_hash = snapshot_hash
-        self._loaded.clear()
+    def key(self, build: Build, markdown: str) -> str:
+        """Cache key of a page's render: a hash of everything that shapes it (see `keys.page_key`)."""
+        return page_key(self.settings, build.snapshot_hash, markdown)
 
-    def key(self, markdown: str) -> str:
-        """Cache key of a page's render: a hash of everything that shapes it."""
-        settings = self.settings
-        parts = [
-            __version__,
-            str(PROMPT_VERSION),
-            str(CHECKS_VERSION),
-            str(PAGE_FORMAT),
-            settings.language,
-            settings.model,
-            str(settings.presentation),
-        ]
-        parts += [self.snapshot_hash, markdown]
-        return hashlib.sha256("\0".join(parts).encode()).hexdigest()  # NUL: in none of the parts
+    def preload(self, build: Build, keys: Iterable[str]) -> set[str]:
+        """Read the stored pages of ``keys`` in bulk, for ``build``; return the keys found."""
+        build.loaded_pages.update(self._read(keys))
+        return set(build.loaded_pages)
 
-    def preload(self, keys: Iterable[str]) -> set[str]:
-        """Read the stored pages of ``keys`` in bulk; return the keys found."""
-        self._loaded.update(self._read(keys))
-        return set(self._loaded)
+    def get(self, build: Build, key: str, blocks: int) -> RenderedPage | None:
+        """The stored render of a page with ``blocks`` directives, if it may be served.
 
-    def get(self, key: str, blocks: int) -> RenderedPage | None:
-        """The stored render of a page with ``blocks`` directives, if it may be served."""
-        stored = self._loaded.get(key) or self._read([key]).get(key)
+        Its layouts were validated as they were read (`DigestLayout.from_json`); their texts
+        are untrusted text like any other, made inert when written out.
+        """
+        stored = build.loaded_pages.get(key) or self._read([key]).get(key)
         if stored is None or len(stored.blocks) == blocks:
             return stored
         log.warning("Cache: refused a stored page render that does not fit its page; rendering it again")

@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.config import Settings
-from mkdocs_arxiv_digest.directive import Directive, find_directives, replace_directives
+from mkdocs_arxiv_digest.directive import (
+    Directive,
+    directive_language,
+    find_directives,
+    replace_directives,
+    requests_of,
+)
 from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.fragments import Fragments
 from mkdocs_arxiv_digest.ids import ArxivId
@@ -32,27 +39,14 @@ GROUP_SHOWN = 5
 class PageRenderer:
     """Finds and renders the directives of pages."""
 
-    def __init__(self, settings: Settings, resolver: Resolver, pages: PageCache) -> None:
+    def __init__(self, settings: Settings, resolver: Resolver, page_cache: PageCache) -> None:
         self.settings = settings
         self.resolver = resolver
-        self.pages = pages
-        self.shown: dict[DigestRequest, bool] = {}
-        """Each paper shown this build, and whether it was shown complete."""
-        self._parsed: dict[str, list[Directive]] = {}
-        self._incomplete: dict[str, list[tuple[str, ArxivId]]] = {}
-        """Papers shown incomplete and not yet reported: (page and line, ID) by reason."""
-        self.fragments = Fragments()
-        """The untrusted texts of the pages rendered this build, behind the tokens in their Markdown."""
+        self.page_cache = page_cache
 
-    def begin_build(self) -> None:
-        self.shown.clear()
-        self._parsed.clear()
-        self._incomplete.clear()
-        self.fragments.clear()
-
-    def report(self) -> None:
+    def report(self, build: Build) -> None:
         """Warn about every paper shown incomplete since the last report, naming page, line and ID."""
-        for reason, places in self._incomplete.items():
+        for reason, places in build.incomplete.items():
             if len(places) < GROUP_FROM:
                 for where, arxiv_id in places:
                     log.warning(f"{where}: {arxiv_id}: {reason}")
@@ -60,35 +54,33 @@ class PageRenderer:
             named = ", ".join(f"{where} ({arxiv_id})" for where, arxiv_id in places[:GROUP_SHOWN])
             more = f" and {len(places) - GROUP_SHOWN} more" if len(places) > GROUP_SHOWN else ""
             log.warning(f"{len(places)} papers: {reason} — at {named}{more}")
-        self._incomplete.clear()
+        build.incomplete.clear()
 
-    def directives(self, markdown: str) -> list[Directive]:
+    def directives(self, build: Build, markdown: str) -> list[Directive]:
         """The page's directives; parsed once a build, though both the scan and the render ask."""
-        if markdown not in self._parsed:
-            self._parsed[markdown] = find_directives(markdown)
-        return self._parsed[markdown]
+        if markdown not in build.parsed:
+            build.parsed[markdown] = find_directives(markdown)
+        return build.parsed[markdown]
 
     def requests(self, directive: Directive) -> list[DigestRequest]:
         return requests_of(directive, self.settings)
 
-    def requests_in(self, markdown: str) -> list[DigestRequest]:
+    def requests_in(self, build: Build, markdown: str) -> list[DigestRequest]:
         """Every paper a page's Markdown asks for."""
-        return [request for directive in self.directives(markdown) for request in self.requests(directive)]
+        return [request for directive in self.directives(build, markdown) for request in self.requests(directive)]
 
-    def render(self, markdown: str, page: str | None, fragments: Fragments | None = None) -> str:
-        """The page with every directive replaced by its digest; untrusted text as tokens of
-        ``fragments`` (by default this build's `fragments`)."""
-        fragments = self.fragments if fragments is None else fragments
-        directives = self.directives(markdown)
+    def render_page(self, build: Build, markdown: str, page: str | None, fragments: Fragments) -> str:
+        """The page with every directive replaced by its digest; untrusted text as tokens of ``fragments``."""
+        directives = self.directives(build, markdown)
         if not directives:
             return markdown
-        key = self.pages.key(markdown)
-        stored = self.pages.get(key, len(directives))
+        key = self.page_cache.key(build, markdown)
+        stored = self.page_cache.get(build, key, len(directives))
         if stored is not None:
-            self.shown.update((DigestRequest(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
+            build.shown.update((DigestRequest(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)
             blocks = iter(stored.blocks)
             return replace_directives(markdown, directives, lambda _: markdown_digest(next(blocks), fragments.token))
-        self.resolver.resolve(self.requests_in(markdown))
+        self.resolver.resolve(build, self.requests_in(build, markdown))
         labels = FootnoteLabels()
         layouts: list[DigestLayout] = []
         complete = True
@@ -97,20 +89,20 @@ class PageRenderer:
             nonlocal complete
             for line, message in directive.problems:
                 log.warning(f"{_where(page, line)}: {message}")
-            rows = self._rows(directive, page)
-            complete = complete and not directive.problems and all(self._is_complete(row) for row in rows)
+            rows = self._rows(build, directive, page)
+            complete = complete and not directive.problems and all(self._is_complete(build, row) for row in rows)
             language = directive_language(directive, self.settings)
             layouts.append(lay_out(rows, language, labels, self.settings.presentation))
             return markdown_digest(layouts[-1], fragments.token)
 
         result = replace_directives(markdown, directives, render)
         if complete:
-            requests = self.requests_in(markdown)
+            requests = self.requests_in(build, markdown)
             fetched = [at for request in requests if (at := self.resolver.metadata.fetched_at(request.id)) is not None]
-            self.pages.store(key, layouts, requests, min(fetched, default=None))
+            self.page_cache.store(key, layouts, requests, min(fetched, default=None))
         return result
 
-    def note_shown(self, requests: Iterable[DigestRequest], page: str | None = None) -> None:
+    def note_shown(self, build: Build, requests: Iterable[DigestRequest], page: str | None = None) -> None:
         """Count papers another renderer shows (Sphinx's nodes) in the build summary.
 
         With ``page``, those incomplete are also noted for `report` (the command line,
@@ -118,11 +110,15 @@ class PageRenderer:
         """
         for request in requests:
             row = self.resolver.row(request)
-            self.shown[request] = row.digest is not None
-            if page is not None and row.digest is None and not (failure := self.resolver.failure(request)).reported:
-                self._incomplete.setdefault(failure.reason, []).append((page, request.id))
+            build.shown[request] = row.digest is not None
+            if (
+                page is not None
+                and row.digest is None
+                and not (failure := self.resolver.failure(build, request)).reported
+            ):
+                build.incomplete.setdefault(failure.reason, []).append((page, request.id))
 
-    def _rows(self, directive: Directive, page: str | None) -> list[Row]:
+    def _rows(self, build: Build, directive: Directive, page: str | None) -> list[Row]:
         rows: list[Row] = []
         seen: dict[ArxivId, int] = {}
         for request, (_, line) in zip(self.requests(directive), directive.ids, strict=True):
@@ -131,32 +127,16 @@ class PageRenderer:
                 continue
             seen[request.id] = line
             row = self.resolver.row(request)
-            self.shown[request] = row.digest is not None
+            build.shown[request] = row.digest is not None
             if row.digest is None:
-                failure = self.resolver.failure(request)
+                failure = self.resolver.failure(build, request)
                 if not failure.reported:
-                    self._incomplete.setdefault(failure.reason, []).append((_where(page, line), request.id))
+                    build.incomplete.setdefault(failure.reason, []).append((_where(page, line), request.id))
             rows.append(row)
         return rows
 
-    def _is_complete(self, row: Row) -> bool:
-        return row.digest is not None and self.resolver.metadata.is_fresh(row.requested)
-
-
-def requests_in(markdown: str, settings: Settings) -> list[DigestRequest]:
-    """Every paper a page's Markdown asks for, read afresh (the command line's scan)."""
-    return [request for directive in find_directives(markdown) for request in requests_of(directive, settings)]
-
-
-def directive_language(directive: Directive, settings: Settings) -> str:
-    return str(directive.options.get("language") or settings.language)
-
-
-def requests_of(directive: Directive, settings: Settings) -> list[DigestRequest]:
-    """What a directive asks for: its papers, in its language, by its model."""
-    language = directive_language(directive, settings)
-    model = directive.options.get("model") or settings.model
-    return [DigestRequest(arxiv_id, language, model) for arxiv_id, _line in directive.ids]
+    def _is_complete(self, build: Build, row: Row) -> bool:
+        return row.digest is not None and self.resolver.metadata.is_fresh(build, row.requested)
 
 
 def _where(page: str | None, line: int) -> str:

@@ -1,29 +1,37 @@
-"""The façade every front end uses: begin a build, prefetch a site, render a page, close.
+"""The façade, the only door into the build for every front end: begin a build, scan and
+prefetch a site, resolve papers, render a page, report, close.
 
 It owns the collaborators of one site's settings — the cache, the snapshot file, the
-`Resolver` (snapshot → cache → network) and the `PageRenderer` — and nothing else.
+`Resolver` (snapshot → cache → network), the `PageCache` and `PageRenderer`, the page
+scan — and the current `Build`, which it passes down to them. Front ends (plugin,
+Markdown extension, command line, Sphinx) use its methods and the records (config,
+errors, models, ids) and nothing else of the build (a test reads their imports).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import log
-from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
-from mkdocs_arxiv_digest.models import ScannedPage
-from mkdocs_arxiv_digest.page_cache import PageCache
-from mkdocs_arxiv_digest.page_renderer import PageRenderer
-from mkdocs_arxiv_digest.resolver import Resolver
+from mkdocs_arxiv_digest.keys import file_hash
+from mkdocs_arxiv_digest.models import DigestRequest, Failure, Row, ScannedPage
+from mkdocs_arxiv_digest.resolver import Progress, Resolver
 from mkdocs_arxiv_digest.scan import file_stamp
 
 if TYPE_CHECKING:
+    from mkdocs.structure.files import Files
+
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+    from mkdocs_arxiv_digest.fragments import Fragments
     from mkdocs_arxiv_digest.llm import Summarizer
+    from mkdocs_arxiv_digest.page_renderer import PageRenderer
+    from mkdocs_arxiv_digest.postprocess import FragmentsExtension
+    from mkdocs_arxiv_digest.scan import PageScanner
     from mkdocs_arxiv_digest.snapshot import Snapshot
 
 
@@ -40,11 +48,13 @@ class Pipeline:
         self.settings = settings
         self.cache = Cache(settings.cache_dir)
         self._snapshot_stamp = file_stamp(settings.snapshot)
+        self._snapshot_hash = file_hash(settings.snapshot)
         snapshot = _load_snapshot(settings.snapshot)
         self.resolver = Resolver(settings, self.cache, snapshot, source=source, summarizer_factory=summarizer_factory)
-        self.pages = PageCache(self.cache, settings)
-        self.pages.begin_build(_file_hash(settings.snapshot))
-        self.renderer = PageRenderer(settings, self.resolver, self.pages)
+        self._renderer: PageRenderer | None = None
+        self._scanner: PageScanner | None = None
+        self.build = Build(snapshot_hash=self._snapshot_hash)
+        """The current build: `begin_build` makes a new one (a host that never calls it has one)."""
 
     def __enter__(self) -> Pipeline:
         return self
@@ -52,28 +62,59 @@ class Pipeline:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def begin_build(self) -> None:
-        """Forget this build's failures (they are retried) and counts; keep what resolved.
+    @property
+    def renderer(self) -> PageRenderer:
+        """Pages' directives and their renders, made on first need (`arxiv-digest render` has no pages)."""
+        if self._renderer is None:
+            from mkdocs_arxiv_digest.page_cache import PageCache
+            from mkdocs_arxiv_digest.page_renderer import PageRenderer
 
-        An edited snapshot (a corrected translation, under `mkdocs serve`) is read again,
-        and what was resolved from the old one is forgotten.
+            self._renderer = PageRenderer(self.settings, self.resolver, PageCache(self.cache, self.settings))
+        return self._renderer
+
+    def begin_build(self) -> None:
+        """Begin a build: a new `Build`, so this build's failures are retried and its counts start at 0.
+
+        What resolved is kept. An edited snapshot (a corrected translation, under `mkdocs
+        serve`) is read again, and what was resolved from the old one is forgotten.
         """
         log.forget()
         stamp = file_stamp(self.settings.snapshot)
-        changed = stamp != self._snapshot_stamp
-        self._snapshot_stamp = stamp
-        self.resolver.begin_build(_load_snapshot(self.settings.snapshot) if changed else None)
-        self.pages.begin_build(_file_hash(self.settings.snapshot) if changed else self.pages.snapshot_hash)
-        self.renderer.begin_build()
+        if stamp != self._snapshot_stamp:
+            self._snapshot_stamp = stamp
+            self._snapshot_hash = file_hash(self.settings.snapshot)
+            self.resolver.use_snapshot(_load_snapshot(self.settings.snapshot))
+        self.build = Build(snapshot_hash=self._snapshot_hash, usage_at_start=self.resolver.usage_counts())
+
+    def scan(self, files: Files) -> list[ScannedPage]:
+        """What every documentation page of an MkDocs site asks for (pages unchanged since the last scan are not read again)."""
+        if self._scanner is None:
+            from mkdocs_arxiv_digest.scan import PageScanner
+
+            self._scanner = PageScanner(lambda markdown: self.renderer.requests_in(self.build, markdown))
+        return self._scanner.scan(files)
 
     def prefetch(self, pages: Iterable[ScannedPage]) -> None:
         """Resolve, site-wide and at once, every paper the pages ask for.
 
         A page whose complete render is stored needs none of its papers resolved.
         """
-        keyed = [(self.pages.key(page.markdown) if page.markdown is not None else None, page) for page in pages]
-        stored = self.pages.preload(key for key, page in keyed if key is not None and page.requests)
-        self.resolver.resolve(request for key, page in keyed if key not in stored for request in page.requests)
+        build, page_cache = self.build, self.renderer.page_cache
+        keyed = [(page_cache.key(build, page.markdown) if page.markdown is not None else None, page) for page in pages]
+        stored = page_cache.preload(build, (key for key, page in keyed if key is not None and page.requests))
+        self.resolver.resolve(build, (request for key, page in keyed if key not in stored for request in page.requests))
+
+    def resolve(self, requests: Iterable[DigestRequest], *, progress: Progress | None = None) -> None:
+        """Make metadata and digests of ``requests`` available; ``progress(done, total)`` per digest made."""
+        self.resolver.resolve(self.build, requests, progress=progress)
+
+    def row(self, request: DigestRequest) -> Row:
+        """What is known of a paper now: metadata and digest, or less."""
+        return self.resolver.row(request)
+
+    def failure(self, request: DigestRequest) -> Failure:
+        """Why a paper is incomplete this build (ask only when it is)."""
+        return self.resolver.failure(self.build, request)
 
     def render_page(self, markdown: str, page: str | None, fragments: Fragments | None = None) -> str:
         """The page with every directive replaced by its digest (resolving what is missing).
@@ -81,24 +122,56 @@ class Pipeline:
         Untrusted text is left out of the Markdown, as tokens of ``fragments`` (by default
         the build's, which `markdown_extension` turns into HTML once the page is converted).
         """
-        return self.renderer.render(markdown, page, fragments)
+        return self.renderer.render_page(self.build, markdown, page, fragments or self.build.fragments)
 
     def markdown_extension(self) -> FragmentsExtension:
-        """The Python-Markdown extension that puts the digests' text into the converted pages."""
-        return FragmentsExtension(self.renderer.fragments)
+        """The Python-Markdown extension that puts this build's digest text into the converted pages."""
+        from mkdocs_arxiv_digest.postprocess import FragmentsExtension
+
+        return FragmentsExtension(self.build.fragments)
+
+    def note_shown(self, requests: Iterable[DigestRequest], page: str | None = None) -> None:
+        """Count papers another renderer shows (Sphinx's nodes) in the build summary.
+
+        With ``page``, those incomplete are also noted for `report` (the command line,
+        which renders no Sphinx page; a Sphinx build warns from its directives itself).
+        """
+        self.renderer.note_shown(self.build, requests, page)
+
+    @property
+    def shown(self) -> Mapping[DigestRequest, bool]:
+        """Each paper shown this build, and whether it was shown complete."""
+        return self.build.shown
+
+    def due_again(self, rows: Iterable[Row]) -> float | None:
+        """When a page showing ``rows`` should be rendered again (epoch seconds), if ever.
+
+        0 for an incomplete digest or stale metadata (the next build); else when the
+        earliest unversioned paper's metadata is due a refresh.
+        """
+        metadata, build = self.resolver.metadata, self.build
+        rows = list(rows)
+        due = [0.0 for row in rows if row.digest is None or not metadata.is_fresh(build, row.requested)]
+        due += [at + self.settings.refresh_days * 86400 for row in rows if (at := metadata.fetched_at(row.requested))]
+        return min(due, default=None)
+
+    def report(self) -> None:
+        """Warn about every paper shown incomplete since the last report, naming page, line and ID."""
+        self.renderer.report(self.build)
 
     def end_build(self) -> None:
         """Report the papers shown incomplete, then the build's one-line summary."""
-        self.renderer.report()
-        if self.renderer.shown:
+        self.report()
+        if self.build.shown:
             log.info(self.summary_line())
 
     def summary_line(self) -> str:
         """One line for the end of a build: papers, cached, generated, failed, requests, tokens."""
-        shown = self.renderer.shown
+        build = self.build
+        shown = build.shown
         complete = {request for request, ok in shown.items() if ok}
-        generated = len(complete & self.resolver.generated)
-        usage = self.resolver.usage()
+        generated = len(complete & build.generated)
+        usage = self.resolver.usage(build)
         tokens = ""
         if usage is not None:
             tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
@@ -106,18 +179,16 @@ class Pipeline:
                 tokens += f", {usage.rejected_tokens} of them on rejected replies"
         return (
             f"{len(shown)} papers: {len(complete) - generated} cached, {generated} generated, "
-            f"{len(shown) - len(complete)} failed; {self.resolver.metadata.requests} arXiv requests{tokens}"
+            f"{len(shown) - len(complete)} failed; {build.arxiv_requests} arXiv requests{tokens}"
         )
+
+    @property
+    def cache_directory(self) -> Path:
+        """Where the site's cache is."""
+        return self.cache.directory
 
     def close(self) -> None:
         self.cache.close()
-
-
-def _file_hash(path: Path | None) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else ""
-    except OSError:
-        return ""
 
 
 def _load_snapshot(path: Path | None) -> Snapshot | Callable[[], Snapshot]:

@@ -20,7 +20,6 @@ from mkdocs.structure.pages import Page
 from mkdocs_arxiv_digest.config import DigestConfig
 from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
-from mkdocs_arxiv_digest.scan import PageScanner
 
 if TYPE_CHECKING:
     from mkdocs.livereload import LiveReloadServer  # the file watcher: `mkdocs build` never loads it
@@ -31,7 +30,6 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
 
     def __init__(self) -> None:
         self.pipeline: Pipeline | None = None
-        self.scanner: PageScanner | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Present so that `mkdocs serve` keeps one instance (and its pipeline) across rebuilds."""
@@ -43,7 +41,6 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
             self.on_shutdown()
             with errors_as(PluginError):
                 self.pipeline = Pipeline(settings)
-            self.scanner = PageScanner(self.pipeline.renderer.requests_in)
         self.pipeline.begin_build()
         # An extension instance, as mkdocstrings adds its own: MkDocs passes it to Python-Markdown as is.
         config.markdown_extensions.append(self.pipeline.markdown_extension())  # type: ignore[arg-type]
@@ -51,9 +48,9 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
 
     @event_priority(50)  # before other plugins read or generate pages
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        assert self.pipeline is not None and self.scanner is not None
+        assert self.pipeline is not None
         with errors_as(PluginError):
-            self.pipeline.prefetch(self.scanner.pages(files))
+            self.pipeline.prefetch(self.pipeline.scan(files))
         return files
 
     def on_serve(
@@ -68,7 +65,6 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
             server.watch(str(snapshot.parent), recursive=False)
         return server
 
-    @event_priority(-75)  # after template plugins (mkdocs-macros): they never see a digest
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         assert self.pipeline is not None
         return self.pipeline.render_page(markdown, page.file.src_uri)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
@@ -57,23 +58,14 @@ class Resolver:
         self._making: Future[Summarizer] | None = None
         """The summarizer being made in the background, while arXiv answers."""
         self.digests: dict[str, Digest] = {}
-        """By digest key."""
-        self.failures: dict[DigestRequest, Failure] = {}
-        self.generated: set[DigestRequest] = set()
+        """By digest key, whichever build resolved them (per-build state is in `Build`)."""
         self._keys: dict[DigestRequest, str] = {}
-        self._usage_at_start: tuple[int, ...] = (0, 0, 0, 0)
-        self._offline_failures: dict[str, Failure] = {}
 
-    def begin_build(self, snapshot: Snapshot | Callable[[], Snapshot] | None = None) -> None:
-        """Forget this build's failures and counts; with a new ``snapshot``, what came from the old one."""
-        self.metadata.begin_build(snapshot)
-        if snapshot is not None:
-            self.digests.clear()
-            self._keys.clear()
-        self.failures.clear()
-        self.generated.clear()
-        self._offline_failures.clear()
-        self._usage_at_start = self._usage_now()
+    def use_snapshot(self, snapshot: Snapshot | Callable[[], Snapshot]) -> None:
+        """Serve from a new (edited) snapshot: forget what came from the old one."""
+        self.metadata.use_snapshot(snapshot)
+        self.digests.clear()
+        self._keys.clear()
 
     def row(self, request: DigestRequest) -> Row:
         """What is known of a paper now: metadata and digest, or less."""
@@ -81,11 +73,11 @@ class Resolver:
         digest = self.digests.get(self.digest_key(request)) if paper else None
         return Row(request.id, paper, digest)
 
-    def failure(self, request: DigestRequest) -> Failure:
+    def failure(self, build: Build, request: DigestRequest) -> Failure:
         """Why the paper is incomplete (ask only when it is)."""
         if request.id not in self.metadata.papers:
-            return self.metadata.failure(request.id)
-        return self.failures.get(request, Failure("no summary"))
+            return self.metadata.failure(build, request.id)
+        return build.failures.get(request, Failure("no summary"))
 
     def digest_key(self, request: DigestRequest) -> str:
         """The cache key of a digest; the paper's metadata must be known (and is then fixed)."""
@@ -95,32 +87,32 @@ class Resolver:
             key = self._keys[request] = digest_key(paper, request.language, request.model)
         return key
 
-    def usage(self) -> Usage | None:
-        """Model requests and tokens of this build, if a model was asked."""
+    def usage(self, build: Build) -> Usage | None:
+        """Model requests and tokens of ``build``, if a model was asked."""
         if self._summarizer is None:
             return None
-        now, start = self._usage_now(), self._usage_at_start
+        now, start = self.usage_counts(), build.usage_at_start
         return Usage(*(a - b for a, b in zip(now, start, strict=True)))
 
-    def resolve(self, requests: Iterable[DigestRequest], *, progress: Progress | None = None) -> None:
+    def resolve(self, build: Build, requests: Iterable[DigestRequest], *, progress: Progress | None = None) -> None:
         """Make metadata and digests of ``requests`` available; ``progress(done, total)`` per digest made."""
         pending: dict[ArxivId, list[DigestRequest]] = {}
         for request in requests:
-            if self.row(request).digest is None and request not in self.failures:
+            if self.row(request).digest is None and request not in build.failures:
                 pending.setdefault(request.id, []).append(request)
         if not pending:
             return  # the common case when pages render after the site-wide prefetch
         papers = self.metadata.papers
-        to_fetch, stale = self.metadata.take_at_hand(list(pending))
+        to_fetch, stale = self.metadata.load_local(build, list(pending))
         if to_fetch and self._summarizer is None and self._making is None and not self.settings.offline:
             # Making the model client takes the better part of a second (importing the SDK is
             # most of it): let that happen while arXiv answers, before the first paper needs it.
             # The arXiv client first: made alongside (imports hold the GIL), it would ask later.
             self.metadata.source()
             self._making = _in_background(self._summarizer_factory, self.settings)
-        with _Workers(self, progress) as workers:
+        with _Workers(self, build, progress) as workers:
             workers.submit([request for arxiv_id in pending if arxiv_id in papers for request in pending[arxiv_id]])
-            for arxiv_id in self.metadata.fetch(to_fetch, stale):
+            for arxiv_id in self.metadata.fetch(build, to_fetch, stale):
                 workers.submit(pending[arxiv_id])
 
     def load_digests(self, requests: list[DigestRequest]) -> None:
@@ -154,30 +146,31 @@ class Resolver:
             return None
         return dataclasses.replace(digest, checked=CHECKS_VERSION)
 
-    def summarizer(self, request: DigestRequest) -> Summarizer | Failure:
+    def summarizer(self, build: Build, request: DigestRequest) -> Summarizer | Failure:
         """The build's summarizer, made on first need, or why ``request`` cannot have one."""
         if self.settings.offline:
-            return self._offline(request.language)
+            return self._offline(build, request.language)
         if self._summarizer is None:
             making, self._making = self._making, None
             try:
                 self._summarizer = making.result() if making is not None else self._summarizer_factory(self.settings)
             except MissingApiKeyError as error:
                 log.warning(str(error), once=True)
-                return Failure(str(error), reported=True)
+                return Failure(str(error), reported=True, kind="api-key")
         return self._summarizer
 
-    def _offline(self, language: str) -> Failure:
+    def _offline(self, build: Build, language: str) -> Failure:
         """Why a digest is missing offline, with the languages the snapshot does have (a common mix-up)."""
-        if language not in self._offline_failures:
+        if language not in build.offline_failures:
             entries = self.metadata.snapshot.entries.values()
             have = sorted({code for entry in entries for code in entry.digests})
             has = f"the snapshot has summaries in {', '.join(have)}" if have else "the snapshot has no summaries"
             reason = f"no summary in {language!r} in the snapshot or the cache, and `offline` is on ({has})"
-            self._offline_failures[language] = Failure(reason)
-        return self._offline_failures[language]
+            build.offline_failures[language] = Failure(reason, kind="offline")
+        return build.offline_failures[language]
 
-    def _usage_now(self) -> tuple[int, ...]:
+    def usage_counts(self) -> tuple[int, ...]:
+        """The model client's counts so far (over every build), for `Build.usage_at_start`."""
         usage = self._summarizer.usage if self._summarizer is not None else None
         return dataclasses.astuple(usage) if usage else (0, 0, 0, 0)
 
@@ -185,8 +178,9 @@ class Resolver:
 class _Workers:
     """Digests for papers whose metadata is known, `concurrency` requests at a time."""
 
-    def __init__(self, resolver: Resolver, progress: Progress | None) -> None:
+    def __init__(self, resolver: Resolver, build: Build, progress: Progress | None) -> None:
         self.resolver = resolver
+        self.build = build
         self.progress = progress
         self.executor: ThreadPoolExecutor | None = None
         self.submitted: dict[Future[Digest | Failure], DigestRequest] = {}
@@ -216,13 +210,13 @@ class _Workers:
         resolver = self.resolver
         resolver.load_digests(requests)
         for request in requests:
-            if request in self.requested or request in resolver.failures:
+            if request in self.requested or request in self.build.failures:
                 continue
             if resolver.digest_key(request) in resolver.digests:
                 continue
-            summarizer = resolver.summarizer(request)
+            summarizer = resolver.summarizer(self.build, request)
             if isinstance(summarizer, Failure):
-                resolver.failures[request] = summarizer
+                self.build.failures[request] = summarizer
                 continue
             if self.executor is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -238,14 +232,16 @@ class _Workers:
         error = future.exception()
         if error is not None:
             log.debug(f"{request.id}: the summary worker failed", exc_info=error)  # the traceback, with -v
-            result: Digest | Failure = Failure(f"no summary: unexpected {type(error).__name__}: {error}")
+            result: Digest | Failure = Failure(
+                f"no summary: unexpected {type(error).__name__}: {error}", kind="no-summary"
+            )
         else:
             result = future.result()
         if isinstance(result, Failure):
-            resolver.failures[request] = result
+            self.build.failures[request] = result
         else:
             resolver.digests[resolver.digest_key(request)] = result
-            resolver.generated.add(request)
+            self.build.generated.add(request)
 
 
 def _generate(summarizer: Summarizer, cache: Cache, request: DigestRequest, paper: Paper, key: str) -> Digest | Failure:
@@ -253,7 +249,7 @@ def _generate(summarizer: Summarizer, cache: Cache, request: DigestRequest, pape
     try:
         digest = summarizer.summarize(paper, request.language)
     except DigestError as error:
-        return Failure(f"no summary: {error}")
+        return Failure(f"no summary: {error}", kind="no-summary")
     cache.put_digest(key, digest)
     return digest
 

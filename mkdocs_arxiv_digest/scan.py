@@ -35,7 +35,7 @@ class PageScanner:
         self._requests_in = requests_in
         self._pages: dict[str, tuple[Stamp, list[DigestRequest]]] = {}
 
-    def pages(self, files: Files) -> list[ScannedPage]:
+    def scan(self, files: Files) -> list[ScannedPage]:
         """Every documentation page; its Markdown is None when unchanged since the last scan."""
         pages: list[ScannedPage] = []
         scanned = 0

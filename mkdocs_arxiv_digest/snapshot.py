@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
 import secrets
 import stat
@@ -45,6 +44,7 @@ import yaml
 
 from mkdocs_arxiv_digest.errors import SnapshotError
 from mkdocs_arxiv_digest.ids import ArxivId
+from mkdocs_arxiv_digest.keys import bytes_hash
 from mkdocs_arxiv_digest.models import Digest, Paper
 
 DEFAULT_HEADER = (
@@ -136,7 +136,7 @@ def load_snapshot(path: Path) -> Snapshot:
     except UnicodeDecodeError as error:
         raise SnapshotError(f"{path}: not UTF-8 text ({error})") from error
     entries = _parse(text, path)
-    read = _Read(location, hashlib.sha256(data).hexdigest(), text, _copy(entries))
+    read = _Read(location, bytes_hash(data), text, _copy(entries))
     return Snapshot(entries, header=_leading_comment(text) or DEFAULT_HEADER, _read=read)
 
 
@@ -170,7 +170,7 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
             temporary.unlink()
     _sync_directory(location.parent)
     data = text.encode("utf-8")
-    snapshot._read = _Read(location, hashlib.sha256(data).hexdigest(), text, _copy(snapshot.entries))
+    snapshot._read = _Read(location, bytes_hash(data), text, _copy(snapshot.entries))
 
 
 def _text_to_write(snapshot: Snapshot, read: _Read | None, path: Path) -> str:
@@ -256,7 +256,7 @@ def _copy(entries: dict[str, SnapshotEntry]) -> dict[str, SnapshotEntry]:
 
 def _sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return bytes_hash(path.read_bytes())
     except FileNotFoundError:
         return None
 

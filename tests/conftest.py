@@ -1,40 +1,14 @@
-"""Fixtures: the fake servers, and real MkDocs builds of temporary sites.
-
-`Site.build()` runs MkDocs' own build in this process, exactly as `mkdocs build` does
-(load the config, `on_startup`, build, `on_shutdown`), with the site's environment and
-MkDocs' log captured; `Site.start()` runs `mkdocs build` as a separate process, for what
-needs one (kill -9, concurrent builds, hangs).
-"""
+"""Fixtures: the fake servers, and a temporary MkDocs site wired to them (helpers are in `tests.helpers`)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from mkdocs.commands.build import build as mkdocs_build
-from mkdocs.config import load_config
-from mkdocs.exceptions import MkDocsException
 
 from tests.fakes import FakeArxiv, FakeLLM
-from tests.html import Digest, read_digest
-
-API_KEY = "sk-test-0123456789abcdefSECRET"
-
-
-def clean_env(**variables: str) -> dict[str, str]:
-    """This process's environment without anything of ours (keys, URLs, offline), plus ``variables``."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_DIGEST_"))}
-    return inherited | variables
+from tests.helpers import Site, SphinxSite
 
 
 @pytest.fixture
@@ -51,115 +25,11 @@ def llm_api() -> Iterator[FakeLLM]:
     server.close()
 
 
-@dataclass
-class Build:
-    returncode: int
-    log: str
-    site: Path
-
-    def html(self, page: str = "index.html") -> str:
-        return (self.site / page).read_text(encoding="utf-8")
-
-    def digest(self, page: str = "index.html") -> Digest:
-        return read_digest(self.html(page))
-
-
-class Site:
-    """A temporary MkDocs site wired to the fakes; `build()` runs the real `mkdocs build`."""
-
-    def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
-        self.root = root
-        self.docs = root / "docs"
-        self.docs.mkdir(parents=True, exist_ok=True)
-        self.options: dict[str, Any] = {
-            "arxiv_api_url": arxiv_api.url + "/api/query",
-            "arxiv_delay": 0,
-            "base_url": llm_api.base_url,
-            "timeout": 5,
-        }
-        self.config: dict[str, Any] = {"site_name": "Test", "theme": {"name": "mkdocs"}}
-        self.env = {"OPENAI_API_KEY": API_KEY}
-        self.plugins: list[Any] = ["arxiv-digest"]
-        """The site's plugins in order; ``"arxiv-digest"`` stands for ours, with `options`."""
-
-    def page(self, name: str, markdown: str) -> None:
-        path = self.docs / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown, encoding="utf-8")
-
-    def write_config(self) -> Path:
-        plugins = [{"arxiv-digest": self.options} if plugin == "arxiv-digest" else plugin for plugin in self.plugins]
-        config = dict(self.config, plugins=plugins)
-        path = self.root / "mkdocs.yml"
-        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        return path
-
-    def start(self, *args: str, site_dir: str = "site") -> subprocess.Popen[str]:
-        """Start `mkdocs build` in the background (for kills and concurrent builds)."""
-        config = self.write_config()
-        env = clean_env(**self.env)
-        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", site_dir, *args]
-        return subprocess.Popen(
-            command, cwd=self.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-
-    def build(self, *args: str, site_dir: str = "site") -> Build:
-        """`mkdocs build [--strict]`, in this process: returncode 1 where the command would exit 1."""
-        unknown = set(args) - {"--strict"}
-        assert not unknown, f"in-process builds take --strict only; use start() for {unknown}"
-        config_file = self.write_config()
-        with environment(clean_env(**self.env)), mkdocs_log() as log:
-            try:
-                config = load_config(str(config_file), strict="--strict" in args, site_dir=str(self.root / site_dir))
-                config.plugins.on_startup(command="build", dirty=False)
-                try:
-                    mkdocs_build(config)
-                finally:
-                    config.plugins.on_shutdown()
-                returncode = 0
-            except MkDocsException as error:
-                logging.getLogger("mkdocs").error(str(error))
-                returncode = 1
-        return Build(returncode, log.getvalue(), self.root / site_dir)
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / ".cache/plugin/arxiv-digest"
-
-
-@contextlib.contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    """Run with exactly ``variables`` as the process environment."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@contextlib.contextmanager
-def mkdocs_log() -> Iterator[io.StringIO]:
-    """MkDocs' log at INFO and above, formatted as `mkdocs build` prints it."""
-    logger, text = logging.getLogger("mkdocs"), io.StringIO()
-    handler = logging.StreamHandler(text)
-    handler.setFormatter(logging.Formatter("%(levelname)-8s-  %(message)s"))
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield text
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 @pytest.fixture
 def site(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> Site:
     return Site(tmp_path, arxiv_api, llm_api)
 
 
-def block(*ids: str) -> str:
-    return "```arxiv-digest\n" + "\n".join(ids) + "\n```\n"
+@pytest.fixture
+def sphinx(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> SphinxSite:
+    return SphinxSite(tmp_path, arxiv_api, llm_api)

@@ -22,8 +22,8 @@ import pytest
 
 from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS
 from tests.browser import browser_page, needs_chromium, serve
-from tests.conftest import Site, block
 from tests.fakes import FakeArxiv
+from tests.helpers import Site, block
 
 # The MathJax configuration Material for MkDocs documents for arithmatex's generic mode
 # (example_site/docs/javascripts/mathjax.js), without two things: Material's re-typeset

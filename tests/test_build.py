@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Site, block
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import Site, block
 
 FOURTEEN = [f"2403.{16584 + i}" for i in range(14)]
 

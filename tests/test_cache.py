@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import API_KEY, Site, block
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Site, block
 
 IDS = [f"2403.{16584 + i}" for i in range(6)]
 

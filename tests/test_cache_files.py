@@ -25,8 +25,8 @@ import diskcache
 import pytest
 
 from mkdocs_arxiv_digest.store import MAX_VALUE_BYTES
-from tests.conftest import API_KEY, Build, Site, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Build, Site, block, clean_env
 
 IDS = [f"2403.{16584 + i}" for i in range(3)]
 VALUE_FILE = "ab/cd/" + "e" * 28 + ".val"  # a name of the form diskcache makes

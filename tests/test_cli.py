@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from mkdocs_arxiv_digest.cli import main
-from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Site, block, clean_env, environment
 
 
 @dataclass
@@ -97,9 +97,7 @@ def test_snapshot_lets_a_site_build_offline_without_a_key(site: Site, arxiv_api:
 
     # A person corrects a translation; the cache is gone; there is no network and no key.
     text = (site.root / "papers.yml").read_text(encoding="utf-8")
-    (site.root / "papers.yml").write_text(
-        text.replace("《Explainable》的中文标题", "可解释性"), encoding="utf-8"
-    )
+    (site.root / "papers.yml").write_text(text.replace("《Explainable》的中文标题", "可解释性"), encoding="utf-8")
     cleared = run(site.root, "cache", "clear")
     # 2 papers, 2 digests, and the page as `prefetch` rendered it (so the next build is warm).
     assert cleared.returncode == 0 and "Removed 5 entries" in cleared.stdout

@@ -17,8 +17,8 @@ import pytest
 from mkdocs_arxiv_digest.arxiv_source import MAX_FEED_BYTES, MAX_FIELD_BYTES, check_feed
 from mkdocs_arxiv_digest.http_limits import RefusedReplyError
 from mkdocs_arxiv_digest.llm import MAX_REPLY_BYTES
-from tests.conftest import Build, Site, block
 from tests.fakes import HOSTILE_FEEDS, FakeArxiv, FakeLLM, FakePaper, _entry, _feed
+from tests.helpers import Build, Site, block
 
 UNAVAILABLE = "No summary yet."
 UNAVAILABLE_ZH = "暂无摘要。"
@@ -51,7 +51,10 @@ def test_a_trickling_model_is_given_up_at_the_deadline(site: Site, arxiv_api: Fa
 
     assert build.returncode == 0, build.log
     assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
-    assert [row.summary for row in build.digest().rows] == [UNAVAILABLE, "This work on Explainable contributes a new method and shows that it works."]
+    assert [row.summary for row in build.digest().rows] == [
+        UNAVAILABLE,
+        "This work on Explainable contributes a new method and shows that it works.",
+    ]
     assert len(llm_api.history) == 3
 
 
@@ -83,7 +86,9 @@ def test_a_huge_model_reply_is_refused_unread(site: Site, arxiv_api: FakeArxiv, 
     build = site.build()
 
     assert build.returncode == 0, build.log
-    assert f"index.md:2: 2403.16584: no summary: {llm_api.base_url}: the reply is larger than 1 MiB; refused" in build.log
+    assert (
+        f"index.md:2: 2403.16584: no summary: {llm_api.base_url}: the reply is larger than 1 MiB; refused" in build.log
+    )
     assert [row.summary for row in build.digest().rows] == [UNAVAILABLE]
     assert len(llm_api.history) == 1  # the same question would get the same answer: not asked again
 

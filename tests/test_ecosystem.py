@@ -14,8 +14,8 @@ import yaml
 
 from mkdocs_arxiv_digest import extension
 from mkdocs_arxiv_digest.errors import DigestError
-from tests.conftest import API_KEY, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, block, clean_env
 from tests.html import read_digest
 
 

@@ -13,7 +13,7 @@ import pytest
 from mkdocs_arxiv_digest.directive import find_directives
 from mkdocs_arxiv_digest.snapshot import load_snapshot
 from tests.browser import browser_page, needs_chromium, serve
-from tests.conftest import clean_env
+from tests.helpers import clean_env
 from tests.html import read_digest
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"

@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from mkdocs_arxiv_digest.cli import main
-from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM, request_format
+from tests.helpers import API_KEY, Site, block, clean_env, environment
 
 
 def cached_rows(site: Site) -> dict[str, object]:

@@ -11,14 +11,15 @@ from contextlib import closing
 from pathlib import Path
 
 from mkdocs_arxiv_digest import llm
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, validated_options
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.resolver import Resolver
 from mkdocs_arxiv_digest.snapshot import Snapshot
-from tests.conftest import API_KEY, Site, block, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, Site, block, clean_env, environment
 
 CLIENTS = ("openai", "arxiv", "requests", "httpx2")
 # What serving stored pages never needs: the snapshot (the site has none), the reply
@@ -31,12 +32,13 @@ NOT_FOR_A_WARM_BUILD = (
     "concurrent.futures",
 )
 # `render` prints the digests of papers: no pages, so neither MkDocs' theme and Markdown
-# machinery (which `mkdocs.config.config_options` loads) nor the pipeline's page modules.
+# machinery (which `mkdocs.config.config_options` loads) nor the pipeline's page modules
+# (it goes through the pipeline, the only door, which makes those only for pages).
 NOT_FOR_RENDER = (
     "mkdocs.config.config_options",
     "jinja2",
     "markdown",
-    "mkdocs_arxiv_digest.pipeline",
+    "mkdocs_arxiv_digest.page_cache",
     "mkdocs_arxiv_digest.page_renderer",
     "mkdocs_arxiv_digest.directive",
     *CLIENTS,
@@ -123,7 +125,7 @@ def test_a_cold_build_makes_the_model_client_while_arxiv_answers(
     with environment(clean_env(OPENAI_API_KEY=API_KEY)), closing(Cache(settings.cache_dir)) as cache:
         resolver = Resolver(settings, cache, Snapshot(), summarizer_factory=summarizer)
         request = DigestRequest(parse_id("2403.16584"), "zh", settings.model)
-        resolver.resolve([request])
+        resolver.resolve(Build(), [request])
 
         assert resolver.row(request).digest is not None
     [asked] = arxiv_api.history

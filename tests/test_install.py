@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # `build`, a test dependency, brings tomli there
     import tomli as tomllib
 
-from tests.conftest import clean_env
+from tests.helpers import clean_env
 from tests.html import read_digest
 
 ROOT = Path(__file__).parent.parent
@@ -86,7 +86,8 @@ def licenses(source: Path) -> set[str]:
 
 
 def modules(source: Path) -> set[str]:
-    return {f"{PACKAGE}/{path.name}" for path in (source / PACKAGE).glob("*.py")}
+    """Every module of the package, subpackages (`sphinx/`) included."""
+    return {path.relative_to(source).as_posix() for path in (source / PACKAGE).rglob("*.py")}
 
 
 def test_sdist_holds_the_package_and_nothing_else(dist: Dist) -> None:

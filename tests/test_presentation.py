@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from tests.conftest import Site, block
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import Site, block
 from tests.html import Element
 
 MODEL = "gpt-4.1-mini"

@@ -27,8 +27,8 @@ import pytest
 from mkdocs_arxiv_digest.checks import check_digest
 from mkdocs_arxiv_digest.models import Digest
 from mkdocs_arxiv_digest.snapshot import load_snapshot
-from tests.conftest import Site
 from tests.fakes import FakeArxiv
+from tests.helpers import Site
 from tests.html import read_digest
 
 pytestmark = pytest.mark.real_server

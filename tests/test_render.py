@@ -1,7 +1,7 @@
 """Writing a digest's layout: Markdown with tokens, the HTML that replaces them, and portable Markdown.
 
 On a site, untrusted text never reaches the Markdown: `render.markdown_digest` writes a
-token for it, and `fragments.FragmentsExtension` puts its HTML in after every other
+token for it, and `postprocess.FragmentsExtension` puts its HTML in after every other
 extension. These tests convert the digest with Python-Markdown and the extensions sites
 combine (every pymdown extension, attr_list, md_in_html, abbr, def_list, toc) and assert
 on the HTML. `portable_text` is what `arxiv-digest render` writes for Markdown pasted
@@ -21,10 +21,11 @@ import pymdownx
 import pymdownx.blocks
 import pytest
 
-from mkdocs_arxiv_digest.fragments import Fragments, FragmentsExtension
+from mkdocs_arxiv_digest.fragments import Fragments
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.layout import DigestLayout, FootnoteLabels, lay_out, unavailable
 from mkdocs_arxiv_digest.models import Digest, Paper, Row
+from mkdocs_arxiv_digest.postprocess import FragmentsExtension
 from mkdocs_arxiv_digest.render import markdown_digest, portable_text
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 from tests.html import Element, parse, read_digest

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from mkdocs_arxiv_digest import arxiv_source, llm
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, validated_options
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper
 from mkdocs_arxiv_digest.resolver import Resolver
 from mkdocs_arxiv_digest.snapshot import Snapshot
-from tests.conftest import API_KEY, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import API_KEY, clean_env, environment
 
 DAY = 86400.0
 
@@ -70,18 +71,21 @@ def test_resolve_fetches_one_batch_and_returns_digests_and_failure_records(
     with closing(Cache(settings.cache_dir)) as cache:
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings))
 
-        resolver.resolve(wanted)
+        build = Build()
+        resolver.resolve(build, wanted)
 
         assert arxiv_api.queries == [[str(r.id) for r in wanted]]
-        assert resolver.metadata.requests == 1
+        assert build.arxiv_requests == 1
         rows = [resolver.row(r) for r in wanted]
         assert sum(row.digest is not None for row in rows) == 5
         failed = [r for r, row in zip(wanted, rows, strict=True) if row.paper and not row.digest]
         assert len(failed) == 1
-        assert resolver.failure(failed[0]).reason.startswith("no summary: InternalServerError")
-        assert resolver.failure(wanted[-1]) == Failure("arXiv has no paper 2403.99999 (check the identifier)")
-        assert resolver.generated == set(wanted[:6]) - set(failed)
-        usage = resolver.usage()
+        assert resolver.failure(build, failed[0]).reason.startswith("no summary: InternalServerError")
+        assert resolver.failure(build, wanted[-1]) == Failure(
+            "arXiv has no paper 2403.99999 (check the identifier)", kind="unknown-id"
+        )
+        assert build.generated == set(wanted[:6]) - set(failed)
+        usage = resolver.usage(build)
         assert usage is not None and usage.requests == 5  # the SDK's retried 500s count as one failed request
 
 
@@ -105,12 +109,13 @@ def test_an_unexpected_error_in_a_worker_becomes_that_papers_failure(
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings), summarizer_factory=factory)
         fine, breaks = requests("2403.16584", "2403.11894")
 
-        resolver.resolve([fine, breaks])
+        build = Build()
+        resolver.resolve(build, [fine, breaks])
 
         assert resolver.row(fine).digest is not None
         assert resolver.row(breaks).digest is None
-        failure = resolver.failure(breaks)
-        assert failure == Failure("no summary: unexpected RuntimeError: a bug, not a model failure")
+        failure = resolver.failure(build, breaks)
+        assert failure == Failure("no summary: unexpected RuntimeError: a bug, not a model failure", kind="no-summary")
         assert not failure.reported  # so the page warns with its page and line
 
 
@@ -123,9 +128,10 @@ def test_without_a_key_every_paper_fails_with_one_reported_warning(
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings))
         wanted = requests("2403.16584", "2403.11894")
 
-        resolver.resolve(wanted)
+        build = Build()
+        resolver.resolve(build, wanted)
 
-        assert [resolver.failure(r).reported for r in wanted] == [True, True]
+        assert [resolver.failure(build, r).reported for r in wanted] == [True, True]
         assert [r.getMessage() for r in caplog.records].count(
             "arxiv-digest: OPENAI_API_KEY is not set, so no summaries or translations were generated; "
             "set OPENAI_API_KEY (any value for a local server that needs none, such as Ollama)"
@@ -140,7 +146,7 @@ def test_throttled_arxiv_is_retried_with_growing_waits(settings: Settings, arxiv
     with closing(Cache(settings.cache_dir)) as cache:
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings, waits))
 
-        resolver.resolve(requests("2403.16584"))
+        resolver.resolve(Build(), requests("2403.16584"))
 
         assert len(arxiv_api.history) == 2 and waits == [1.0]
         assert resolver.row(requests("2403.16584")[0]).digest is not None
@@ -154,19 +160,20 @@ def test_metadata_due_a_refresh_is_fetched_again_or_served_stale(
     clock = Clock()
     wanted = requests("2403.16584")
     with closing(Cache(settings.cache_dir, clock=clock)) as cache:
-        Resolver(settings, cache, Snapshot(), source=arxiv(settings)).resolve(wanted)
+        Resolver(settings, cache, Snapshot(), source=arxiv(settings)).resolve(Build(), wanted)
         arxiv_api.add("2403.16584", "New title", version=2)
         if not arxiv_up:
             arxiv_api.script = [503, 503]
         clock.now += settings.refresh_days * DAY + 1
 
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings))
-        resolver.resolve(wanted)
+        build = Build()
+        resolver.resolve(build, wanted)
 
         paper = resolver.row(wanted[0]).paper
         assert paper is not None
         assert paper.title == ("New title" if arxiv_up else "Old title")
-        assert resolver.metadata.is_fresh(wanted[0].id) is arxiv_up
+        assert resolver.metadata.is_fresh(build, wanted[0].id) is arxiv_up
         assert len(arxiv_api.history) == (2 if arxiv_up else 3)
 
 
@@ -179,7 +186,7 @@ def test_the_snapshot_wins_and_is_never_sent_to_the_network(
     with closing(Cache(settings.cache_dir)) as cache:
         resolver = Resolver(settings, cache, snapshot, source=arxiv(settings))
 
-        resolver.resolve(requests("2403.16584"))
+        resolver.resolve(Build(), requests("2403.16584"))
 
         row = resolver.row(requests("2403.16584")[0])
         assert row.paper == pinned and row.digest is not None and row.digest.summary == "手写的总结。"
@@ -193,6 +200,8 @@ def test_progress_is_reported_per_digest(settings: Settings, arxiv_api: FakeArxi
     seen: list[tuple[int, int]] = []
     progress: Callable[[int, int], None] = lambda done, total: seen.append((done, total))  # noqa: E731
     with closing(Cache(settings.cache_dir)) as cache:
-        Resolver(settings, cache, Snapshot(), source=arxiv(settings)).resolve(requests(*ids), progress=progress)
+        Resolver(settings, cache, Snapshot(), source=arxiv(settings)).resolve(
+            Build(), requests(*ids), progress=progress
+        )
 
     assert seen == [(n, 5) for n in range(1, 6)]

@@ -11,8 +11,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import Site, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import Site, block, clean_env
 from tests.html import read_digest
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY, Site, block
 from tests.fakes import FakeArxiv
+from tests.helpers import API_KEY, Site, block
 from tests.html import parse
 from tests.test_render import PYMDOWNX
 

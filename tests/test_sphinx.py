@@ -10,13 +10,8 @@ import contextlib
 import io
 import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
 from click.testing import CliRunner
 from sphinx.cmd.build import build_main
 
@@ -25,85 +20,10 @@ from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.languages import language_name
 from mkdocs_arxiv_digest.snapshot import load_snapshot
 from mkdocs_arxiv_digest.sphinx import read_directive, scan_source, sphinx_site
-from tests.conftest import API_KEY, clean_env, environment
 from tests.fakes import FakeArxiv, FakeLLM, default_answer
-from tests.html import Element, Row, parse, read_digest
+from tests.helpers import SphinxBuild, SphinxSite, clean_env, environment
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
-
-
-@dataclass
-class SphinxBuild:
-    returncode: int
-    log: str
-    out: Path
-
-    def page(self, docname: str = "index") -> Element:
-        return parse((self.out / f"{docname}.html").read_text(encoding="utf-8"))
-
-    def rows(self, docname: str = "index") -> list[Row]:
-        return read_digest((self.out / f"{docname}.html").read_text(encoding="utf-8")).rows
-
-    def footnotes(self, docname: str = "index") -> dict[str, list[str]]:
-        """Footnote id (``fn:2403.16584``) → text of its paragraphs."""
-        return {
-            aside.attrs["id"] or "": [p.text for p in aside.iter("p")]
-            for aside in self.page(docname).iter("aside")
-            if "footnote" in (aside.attrs.get("class") or "").split()
-        }
-
-    def tex(self) -> str:
-        [tex] = self.out.glob("*.tex")
-        return tex.read_text(encoding="utf-8")
-
-
-class SphinxSite:
-    """A temporary Sphinx project wired to the fakes; `build()` runs the real `sphinx-build`."""
-
-    def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
-        self.root = root
-        self.src = root / "docs"
-        self.src.mkdir(parents=True, exist_ok=True)
-        self.conf: dict[str, Any] = {
-            "extensions": ["mkdocs_arxiv_digest.sphinx", "myst_parser"],
-            "exclude_patterns": ["_build", ".cache"],
-            "arxiv_digest_arxiv_api_url": arxiv_api.url + "/api/query",
-            "arxiv_digest_arxiv_delay": 0,
-            "arxiv_digest_base_url": llm_api.base_url,
-            "arxiv_digest_timeout": 5,
-        }
-        self.env = {"OPENAI_API_KEY": API_KEY}
-
-    def page(self, name: str, text: str) -> None:
-        (self.src / name).write_text(text, encoding="utf-8")
-
-    def write_conf(self) -> None:
-        lines = [f"{name} = {value!r}" for name, value in self.conf.items()]
-        (self.src / "conf.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    def arguments(self, *args: str, builder: str) -> list[str]:
-        out = self.root / "_build" / builder
-        return ["-b", builder, "-N", "-d", str(self.root / "_build/doctrees"), *args, str(self.src), str(out)]
-
-    def build(self, *args: str, builder: str = "html") -> SphinxBuild:
-        """`sphinx-build -b builder [args]`, in this process: the command's exit status and output."""
-        self.write_conf()
-        output = io.StringIO()
-        with environment(clean_env(**self.env)), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            returncode = build_main(self.arguments(*args, builder=builder))
-        return SphinxBuild(returncode, output.getvalue(), self.root / "_build" / builder)
-
-    def run(self, *args: str, builder: str = "html") -> SphinxBuild:
-        """`sphinx-build` as a separate process (for `-j`: parallel reading forks)."""
-        self.write_conf()
-        command = [sys.executable, "-m", "sphinx", *self.arguments(*args, builder=builder)]
-        result = subprocess.run(command, env=clean_env(**self.env), capture_output=True, text=True, timeout=120)
-        return SphinxBuild(result.returncode, result.stdout + result.stderr, self.root / "_build" / builder)
-
-
-@pytest.fixture
-def sphinx(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> SphinxSite:
-    return SphinxSite(tmp_path, arxiv_api, llm_api)
 
 
 def written(title: str, abstract: str = "An abstract.", language: str = "en") -> dict[str, str]:
@@ -282,6 +202,26 @@ def test_problems_fail_with_W_and_a_plain_build_goes_on(
 
     assert strict.returncode == 1
     assert "index.rst:10: WARNING: skipped 'abc'" in strict.log
+
+
+def test_warnings_have_subtypes_that_suppress_warnings_can_select(sphinx: SphinxSite, arxiv_api: FakeArxiv) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    sphinx.page("index.rst", "Subtypes\n========\n\n" + directive("abc", "2403.16584", "2403.99999"))
+
+    build = sphinx.build()
+
+    assert "index.rst:8: WARNING: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    assert "[arxiv-digest.unknown-id]" in build.log and "[arxiv-digest.directive]" in build.log
+
+    sphinx.conf["suppress_warnings"] = ["arxiv-digest.unknown-id"]
+    quiet = sphinx.build("-W", "-E")
+
+    assert quiet.returncode == 1  # the unreadable `abc` still fails it
+    assert "WARNING: skipped 'abc'" in quiet.log and "2403.99999" not in quiet.log
+
+    sphinx.conf["suppress_warnings"] = ["arxiv-digest.unknown-id", "arxiv-digest.directive"]
+
+    assert sphinx.build("-W", "-E").returncode == 0
 
 
 def test_missing_api_key_fails_with_W(sphinx: SphinxSite, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sphinx.cmd.build import build_main
 
 from tests.browser import browser_page, needs_chromium, serve
-from tests.conftest import clean_env, environment
+from tests.helpers import clean_env, environment
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
 IDS = ["1706.03762", "1810.04805", "1512.03385", "1412.6980", "2006.11239", "2106.09685", "2201.11903", "2005.14165"]
