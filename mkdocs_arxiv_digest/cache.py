@@ -104,7 +104,9 @@ class Cache:
                 try:
                     found[key] = parse_json(text)
                 except ValueError as error:
-                    log.warning(f"Cache: ignored an unreadable row {key!r}: {error}; it will be fetched again", once=True)
+                    log.warning(
+                        f"Cache: ignored an unreadable row {key!r}: {error}; it will be fetched again", once=True
+                    )
         return found
 
     def put_record(self, kind: str, key: str, value: Any) -> None:

@@ -17,7 +17,7 @@ import click
 
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, default_options, validated_options
-from mkdocs_arxiv_digest.errors import InvalidIdError, log
+from mkdocs_arxiv_digest.errors import InvalidIdError, log, shown
 from mkdocs_arxiv_digest.frontend import errors_as, renders_math, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
@@ -75,7 +75,7 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
     try:
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
-        raise click.BadParameter(str(error), param_hint="IDS") from None
+        raise click.BadParameter(shown(error), param_hint="IDS") from None
     with errors_as(click.ClickException):
         config = validated_options({**options, "cache_dir": str(cache_dir)})
     settings = Settings.from_config(config, base_dir=Path.cwd(), default_language="en")
@@ -208,7 +208,7 @@ def _sphinx_site(conf_py: Path) -> tuple[Settings, list[ScannedPage], bool]:
         with errors_as(click.ClickException):
             return sphinx_site(conf_py)
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(shown(error)) from error
 
 
 def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings, list[ScannedPage], bool]:

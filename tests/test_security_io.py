@@ -10,16 +10,19 @@ nothing is written through a link out of the project.
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import diskcache
 import pytest
+import yaml
 
 from mkdocs_arxiv_digest.cache import MAX_JSON_DEPTH
 from mkdocs_arxiv_digest.store import DISKCACHE_SCHEMA
-from tests.conftest import Site
+from tests.conftest import Site, block
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.test_cache_files import IDS, assert_complete, build_in_time, files_outside_the_cache, first_build
 
@@ -72,7 +75,9 @@ def test_a_cache_db_of_another_schema_is_moved_aside_and_every_build_completes(
 
     build = build_in_time(site)  # the recursive view or trigger: never returned (60 s and more)
 
-    [moved] = [line for line in build.log.splitlines() if f"Cache: moved {database} aside to cache.db.unusable: " in line]
+    [moved] = [
+        line for line in build.log.splitlines() if f"Cache: moved {database} aside to cache.db.unusable: " in line
+    ]
     assert "its schema is not diskcache's (" in moved and reported in moved, moved
     assert_complete(build)
     assert files_outside_the_cache(site) == before
@@ -131,7 +136,8 @@ def test_json_nested_past_the_bound_is_refused(site: Site, arxiv_api: FakeArxiv)
 
     for paper_id in IDS[:2]:
         assert (
-            f"Cache: ignored an unreadable row 'paper:{paper_id}': it is nested more than {MAX_JSON_DEPTH} deep" in build.log
+            f"Cache: ignored an unreadable row 'paper:{paper_id}': it is nested more than {MAX_JSON_DEPTH} deep"
+            in build.log
         )
     assert_complete(build)
     assert "RecursionError" not in build.log
@@ -150,3 +156,114 @@ def test_every_row_a_build_writes_is_within_the_json_depth_bound(site: Site, arx
 
     assert {value[:1] for value in values} == {"{"}
     assert max(depth(json.loads(value)) for value in values) == 3 < MAX_JSON_DEPTH
+
+
+# -- the log: one line a message, nothing from outside at a line's start ------------------
+
+# What a model (or a snapshot in a pull request) can put in a message: a GitHub Actions
+# workflow command on a line of its own, terminal escapes (clear the screen, colour),
+# and every other kind of line break.
+HOSTILE = (
+    "I can't.\n::error file=mkdocs.yml,line=1::pwned\r\n\x1b[2J\x1b[31mred\x1b[0m\u2028::warning::again"
+    "\x85::notice::three\u202eevil"
+)
+HOSTILE_SHOWN = "I can't. ::error file=mkdocs.yml,line=1::pwned  red ::warning::again ::notice::threeevil"
+
+
+class HostileLLM(FakeLLM):
+    """A model server whose refusal, or error message, is ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def respond(self, path: str, body: object, behaviour: object) -> tuple[int, str, str]:
+        if behaviour == "error":
+            return 500, "application/json", json.dumps({"error": {"message": self.text, "type": "server_error"}})
+        status, content_type, payload = super().respond(path, body, behaviour)
+        if behaviour == "refusal":
+            completion = json.loads(payload)
+            completion["choices"][0]["message"]["refusal"] = self.text
+            payload = json.dumps(completion)
+        return status, content_type, payload
+
+
+def assert_one_line_each(log: str) -> None:
+    """Every line of ``log`` is a message of its own, starting with its level; no escapes."""
+    assert "\x1b" not in log and "\u202e" not in log
+    for line in log.splitlines():
+        assert line.startswith(("INFO", "WARNING", "ERROR", "DEBUG")), repr(line)
+
+
+@pytest.fixture
+def hostile_llm() -> Iterator[HostileLLM]:
+    server = HostileLLM(HOSTILE)
+    yield server
+    server.close()
+
+
+def test_a_models_refusal_or_error_body_is_one_line_of_the_log(
+    site: Site, arxiv_api: FakeArxiv, hostile_llm: HostileLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    arxiv_api.add("2403.11894", "Explainable")
+    site.options.update(base_url=hostile_llm.base_url, retries=0, concurrency=1)
+    hostile_llm.script = ["refusal", "error"]
+    site.page("index.md", block("2403.16584", "2403.11894"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    assert (
+        f"index.md:2: 2403.16584: no summary: no valid reply from gpt-4.1-mini after 1 tries: the model refused: {HOSTILE_SHOWN}"
+        in build.log
+    )
+    assert (
+        f"index.md:3: 2403.11894: no summary: InternalServerError from {hostile_llm.base_url}: Error code: 500 - {HOSTILE_SHOWN}"
+        in build.log
+    )
+    assert_one_line_each(build.log)
+
+
+def test_a_snapshot_entry_quoted_in_an_error_is_one_line(site: Site, arxiv_api: FakeArxiv) -> None:
+    # A snapshot comes in pull requests; an entry it cannot read stops the build, quoting its ID.
+    snapshot = site.root / "snapshot.yml"
+    snapshot.write_text(yaml.safe_dump({"papers": [{"id": HOSTILE, "version": "one"}]}), encoding="utf-8")
+    site.options["snapshot"] = "snapshot.yml"
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 1
+    assert f"arxiv-digest: {snapshot}: paper #1 ({HOSTILE_SHOWN}):" in build.log
+    assert_one_line_each(build.log)
+
+
+# -- credentials in a URL ----------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("server", ["refusing", "unreachable"])
+def test_credentials_in_base_url_are_never_shown(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, server: str
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    port = llm_api.server.server_address[1] if server == "refusing" else _closed_port()
+    llm_api.script = [500]
+    site.options.update(base_url=f"http://user:hunter2@127.0.0.1:{port}/v1/?api-key=KEY-IN-URL&v=2", retries=0)
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build()
+
+    assert build.returncode == 0, build.log
+    error = "InternalServerError" if server == "refusing" else "APIConnectionError"
+    assert (
+        f"index.md:2: 2403.16584: no summary: {error} from http://***@127.0.0.1:{port}/v1/?api-key=***&v=***"
+        in build.log
+    )
+    assert "hunter2" not in build.log and "KEY-IN-URL" not in build.log and "user:" not in build.log
