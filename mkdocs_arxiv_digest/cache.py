@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper
 from mkdocs_arxiv_digest.store import Store
@@ -36,11 +36,26 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class CacheDirectoryError(DigestError):
+    """A cache directory that cannot be used safely: a symbolic link, or not a directory."""
+
+
 class Cache:
     """Paper metadata by ID, digests and rendered pages by content key, as JSON text in `directory`."""
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Any = time.time) -> None:
+        """Open (and make) the cache in ``directory``; `CacheDirectoryError` if it is a symbolic link.
+
+        A link would take the cache, and the mode this sets, wherever it leads: a CI cache
+        restored with a link in its place writes outside the project. Refused, not
+        followed; the error says which path, and how to mend it.
+        """
         path = Path(directory)
+        if path.is_symlink():
+            raise CacheDirectoryError(
+                f"the cache directory {path} is a symbolic link (to {os.readlink(path)}); refusing to follow it."
+                " Delete the link (or set `cache_dir` to the directory it leads to)"
+            )
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.directory = path

@@ -83,7 +83,9 @@ def render(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) ->
     from mkdocs_arxiv_digest.resolver import Resolver
     from mkdocs_arxiv_digest.snapshot import Snapshot
 
-    with closing(Cache(settings.cache_dir)) as cache:
+    with errors_as(click.ClickException):
+        cache = Cache(settings.cache_dir)
+    with closing(cache):
         resolver = Resolver(settings, cache, Snapshot())
         requests = [DigestRequest(arxiv_id, settings.language, settings.model) for arxiv_id in dict.fromkeys(wanted)]
         resolver.resolve(requests)
@@ -123,7 +125,7 @@ def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
 )
 def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
-    from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
+    from mkdocs_arxiv_digest.snapshot import check_writable, load_snapshot, save_snapshot
 
     with _site(config_file, conf_py) as (pipeline, pages, math):
         path = output or pipeline.settings.snapshot
@@ -131,6 +133,8 @@ def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None
             raise click.UsageError(
                 "no snapshot file is set (`snapshot:` in mkdocs.yml, `arxiv_digest_snapshot` in conf.py); set one or pass --output"
             )
+        with errors_as(click.ClickException):
+            check_writable(path)  # before the papers are resolved (minutes, with a model), not after
         requests = list(dict.fromkeys(request for page in pages for request in page.requests))
         pipeline.resolver.resolve(requests)  # every paper, even those of pages stored whole
         _render_pages(pipeline, pages, math)
@@ -248,7 +252,8 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage], math: bool) -> i
 @contextmanager
 def _cache(config_file: Path | None, conf_py: Path | None) -> Iterator[Cache]:
     settings, _pages, _math = _read_site(config_file, conf_py)
-    store = Cache(settings.cache_dir)
+    with errors_as(click.ClickException):
+        store = Cache(settings.cache_dir)
     try:
         yield store
     finally:

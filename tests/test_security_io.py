@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -22,7 +25,7 @@ import yaml
 
 from mkdocs_arxiv_digest.cache import MAX_JSON_DEPTH
 from mkdocs_arxiv_digest.store import DISKCACHE_SCHEMA
-from tests.conftest import Site, block
+from tests.conftest import API_KEY, Site, block, clean_env
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.test_cache_files import IDS, assert_complete, build_in_time, files_outside_the_cache, first_build
 
@@ -267,3 +270,63 @@ def test_credentials_in_base_url_are_never_shown(
         in build.log
     )
     assert "hunter2" not in build.log and "KEY-IN-URL" not in build.log and "user:" not in build.log
+
+
+# -- symbolic links out of the project ----------------------------------------------------
+
+
+def test_a_cache_directory_that_is_a_symlink_is_refused_not_followed(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("index.md", block("2403.16584"))
+    outside = tmp_path / "outside"
+    outside.mkdir(mode=0o755)
+    outside.chmod(0o755)
+    site.cache_dir.parent.mkdir(parents=True)
+    site.cache_dir.symlink_to(outside, target_is_directory=True)  # as a restored CI cache can hold
+
+    build = site.build()
+
+    assert build.returncode == 1
+    assert (
+        f"arxiv-digest: the cache directory {site.cache_dir} is a symbolic link (to {outside}); refusing to follow it."
+        in build.log
+    )
+    assert list(outside.iterdir()) == [] and stat.S_IMODE(outside.stat().st_mode) == 0o755
+
+    cleared = run_cli(site, "cache", "clear")
+
+    assert cleared.returncode == 1 and "Traceback" not in cleared.stderr
+    assert f"the cache directory {site.cache_dir} is a symbolic link" in cleared.stderr
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("dangling", [True, False], ids=["dangling", "to-a-file"])
+def test_the_snapshot_command_does_not_write_through_a_symlink(
+    site: Site, arxiv_api: FakeArxiv, tmp_path: Path, dangling: bool
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.page("index.md", block("2403.16584"))
+    site.options["snapshot"] = "papers.yml"
+    outside = tmp_path / "outside.yml"
+    if not dangling:
+        outside.write_text("papers: []\n", encoding="utf-8")
+    (site.root / "papers.yml").symlink_to(outside)  # committed in a pull request
+
+    result = run_cli(site, "snapshot")
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        f"{site.root / 'papers.yml'} is a symbolic link (to {outside}); refusing to write the snapshot" in result.stderr
+    )
+    assert outside.exists() is not dangling
+    assert dangling or outside.read_text(encoding="utf-8") == "papers: []\n"
+
+
+def run_cli(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
+    """`arxiv-digest ARGS` run in the site's directory, as a user runs it."""
+    site.write_config()
+    command = [sys.executable, "-m", "mkdocs_arxiv_digest", *args]
+    env = clean_env(OPENAI_API_KEY=API_KEY)
+    return subprocess.run(command, cwd=site.root, env=env, capture_output=True, text=True, timeout=120)
