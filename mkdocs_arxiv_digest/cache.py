@@ -12,25 +12,50 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Digest, Paper
-from mkdocs_arxiv_digest.store import Store, UnsafeCacheRowError
+from mkdocs_arxiv_digest.store import Store
+
+MAX_JSON_DEPTH = 16
+"""How deep a row's JSON may nest. The deepest the cache writes is 3 (a page's `wants`, a
+paper's `authors`: measured on a build's rows in tests/test_security_io.py); Python's
+decoder gives up at about 1,000 with a RecursionError, and code that walks what it
+returned could recurse as deep."""
+# A JSON string (no bracket inside one counts) and a bracket, for `_depth`.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+class CacheDirectoryError(DigestError):
+    """A cache directory that cannot be used safely: a symbolic link, or not a directory."""
 
 
 class Cache:
     """Paper metadata by ID, digests and rendered pages by content key, as JSON text in `directory`."""
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Any = time.time) -> None:
+        """Open (and make) the cache in ``directory``; `CacheDirectoryError` if it is a symbolic link.
+
+        A link would take the cache, and the mode this sets, wherever it leads: a CI cache
+        restored with a link in its place writes outside the project. Refused, not
+        followed; the error says which path, and how to mend it.
+        """
         path = Path(directory)
+        if path.is_symlink():
+            raise CacheDirectoryError(
+                f"the cache directory {path} is a symbolic link (to {os.readlink(path)}); refusing to follow it."
+                " Delete the link (or set `cache_dir` to the directory it leads to)"
+            )
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.directory = path
@@ -83,26 +108,45 @@ class Cache:
         """JSON values of the keys present, read in a few queries rather than one per key.
 
         A warm build reads every paper's rows; one query per 500 keys instead of a
-        `Cache.get` each is most of what keeps it at the cost of plain Markdown. This
-        reads diskcache's table and checks each row with its `Disk` (`JsonDisk`), so a
-        pickled row, or a value file diskcache did not make, is refused here exactly as in
-        `diskcache.Cache.get`.
+        `Cache.get` each is most of what keeps it at the cost of plain Markdown. The store
+        gives rows that are text (`Store.texts`); text that is not JSON nested at most
+        `MAX_JSON_DEPTH` deep is reported and left out.
         """
         keys = list(keys)
         found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            for key, raw, mode, filename, value in self._store.rows(keys[start : start + 500]):
+            for key, text in self._store.texts(keys[start : start + 500]).items():
                 try:
-                    if not raw:
-                        raise UnsafeCacheRowError("refusing a pickled cache key")
-                    text = self._store.disk.fetch(mode, filename, value, False)
-                    found[key] = json.loads(text)
-                except UnsafeCacheRowError as error:
-                    log.warning(f"Cache: {error} (row {key!r}); it will be fetched again", once=True)
-                except (OSError, ValueError):
-                    log.warning(f"Cache: ignored an unreadable row {key!r}; it will be fetched again", once=True)
+                    found[key] = parse_json(text)
+                except ValueError as error:
+                    log.warning(
+                        f"Cache: ignored an unreadable row {key!r}: {error}; it will be fetched again", once=True
+                    )
         return found
 
     def put_record(self, kind: str, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` as the row of ``kind`` for ``key``."""
         self._store.cache.set(f"{kind}:{key}", json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def parse_json(text: str) -> Any:
+    """The value of JSON ``text``; ValueError if it is not JSON, or nests deeper than `MAX_JSON_DEPTH`."""
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"it is nested more than {MAX_JSON_DEPTH} deep")
+    return json.loads(text)
+
+
+def _depth(text: str) -> int:
+    """How deep the brackets of JSON ``text`` nest, outside its strings (exact for valid JSON).
+
+    Counted before parsing: the decoder recurses once per level. Two regular expressions
+    and a loop over the brackets alone, so a page row of 30 KB costs microseconds.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                break
+    return deepest

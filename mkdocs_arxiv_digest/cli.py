@@ -19,7 +19,7 @@ import click
 from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, default_options, settings_from_options
-from mkdocs_arxiv_digest.errors import InvalidIdError, log
+from mkdocs_arxiv_digest.errors import InvalidIdError, log, shown
 from mkdocs_arxiv_digest.frontend import errors_as, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.layout import lay_out
@@ -79,7 +79,7 @@ def render_ids(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any
     try:
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
-        raise click.BadParameter(str(error), param_hint="IDS") from None
+        raise click.BadParameter(shown(error), param_hint="IDS") from None
     with errors_as(click.ClickException):
         options = {**options, "cache_dir": str(cache_dir)}
         settings = settings_from_options(options, base_dir=Path.cwd(), default_language="en")
@@ -124,7 +124,7 @@ def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
 )
 def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None) -> None:
     """Write the snapshot file: complete entries for every paper the site shows."""
-    from mkdocs_arxiv_digest.snapshot import load_snapshot, save_snapshot
+    from mkdocs_arxiv_digest.snapshot import check_writable, load_snapshot, save_snapshot
 
     with _site(config_file, conf_py) as (pipeline, pages):
         path = output or pipeline.settings.snapshot
@@ -132,6 +132,8 @@ def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None
             raise click.UsageError(
                 "no snapshot file is set (`snapshot:` in mkdocs.yml, `arxiv_digest_snapshot` in conf.py); set one or pass --output"
             )
+        with errors_as(click.ClickException):
+            check_writable(path)  # before the papers are resolved (minutes, with a model), not after
         requests = list(dict.fromkeys(request for page in pages for request in page.requests))
         pipeline.resolve(requests)  # every paper, even those of pages stored whole
         _render_pages(pipeline, pages)
@@ -211,7 +213,7 @@ def _sphinx_site(conf_py: Path) -> tuple[Settings, PagesOf]:
         with errors_as(click.ClickException):
             settings, pages = sphinx_site(conf_py)
     except ConfigError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(shown(error)) from error
     return settings, lambda _pipeline: pages
 
 
@@ -252,7 +254,8 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage]) -> int:
 @contextmanager
 def _cache(config_file: Path | None, conf_py: Path | None) -> Iterator[Cache]:
     settings, _pages_of = _read_site(config_file, conf_py)
-    site_cache = Cache(settings.cache_dir)
+    with errors_as(click.ClickException):
+        site_cache = Cache(settings.cache_dir)
     try:
         yield site_cache
     finally:

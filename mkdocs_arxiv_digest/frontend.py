@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.config import DigestConfig, Settings
-from mkdocs_arxiv_digest.errors import DigestError, log
+from mkdocs_arxiv_digest.errors import DigestError, log, shown
 from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -40,11 +40,15 @@ def site_settings(config: MkDocsConfig, options: DigestConfig) -> Settings:
 
 @contextmanager
 def errors_as(error_type: type[Exception]) -> Iterator[None]:
-    """Raise the package's errors as the host's ``error_type`` (`PluginError`, `ClickException`...)."""
+    """Raise the package's errors as the host's ``error_type`` (`PluginError`, `ClickException`...).
+
+    The message quotes what it is about (a snapshot's entry, a server's reply): it is
+    made one line with no control characters or credentials (`errors.shown`), as a warning is.
+    """
     try:
         yield
     except DigestError as error:
-        raise error_type(f"arxiv-digest: {error}") from error
+        raise error_type(f"arxiv-digest: {shown(error)}") from error
 
 
 def _short(name: str) -> str:

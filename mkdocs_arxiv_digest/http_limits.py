@@ -5,13 +5,15 @@ request: their timeouts bound each wait on the socket, so a server that sends a 
 every few seconds keeps a request going for ever. And both read a reply whole before
 anything looks at it, however large. Here each request gets:
 
-- a deadline, `timeout` seconds after it starts. Connecting, sending and each wait for
-  the reply's headers get at most that long; the body is read against the deadline,
-  and a watchdog shuts the connection down the moment it passes, so a read waiting on
-  a trickling server ends then, not one timeout later. Past the deadline the request
-  fails as a timeout of its own client, which retries it within `retries`. (Neither
-  client lets us near the socket before the headers are in: a server that trickles
-  its *headers* is bounded per byte, by `timeout`, not as a whole.)
+- a deadline, `timeout` seconds after it starts, for connecting, the status line and
+  headers, and the body alike. Each wait on the socket gets at most what is left of
+  it, and a watchdog shuts the connection down the moment it passes, so a read waiting
+  on a server that trickles its headers or its body a byte at a time ends then, not
+  one timeout later. Past the deadline the request fails as a timeout of its own
+  client, which retries it within `retries`. The watchdog reaches the socket before
+  the headers through each client's own extension point: httpcore's `trace` callback
+  (which sees the connection made) for the model, urllib3's connection class (whose
+  `getresponse` reads the headers) for arXiv.
 - a size cap on the body, counted as it arrives (after decompression for arXiv; the
   model is asked not to compress): over it, the connection is dropped and the reply
   refused with `RefusedReplyError` before anything parses it.
@@ -23,6 +25,7 @@ when they make a client, so it costs nothing to a build that never needs the net
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import socket
 import threading
 import time
@@ -30,8 +33,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
+import httpcore2
 import httpx2
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
 from mkdocs_arxiv_digest.errors import RefusedReplyError
 
@@ -130,7 +136,12 @@ def httpx_event_hooks(timeout: float, max_bytes: int) -> Mapping[str, list[Calla
     def start(request: httpx2.Request) -> None:
         # A redirect shares its request's extensions, so the deadline spans every hop;
         # the SDK's retries are new requests, each with a deadline of its own.
-        request.extensions.setdefault(_DEADLINE, Deadline(timeout))
+        deadline = request.extensions.setdefault(_DEADLINE, Deadline(timeout))
+        request.extensions["trace"] = _HeadersWatch(deadline)
+        # A connection taken from the pool was made for another request: its socket is
+        # never seen by this one's `trace`, so none is kept for reuse. (One handshake more
+        # a request, against replies that take seconds to write.)
+        request.headers["connection"] = "close"
         # The cap must count what is parsed: a compressed reply could inflate a
         # thousandfold after the count.
         request.headers["accept-encoding"] = "identity"
@@ -147,6 +158,38 @@ def httpx_event_hooks(timeout: float, max_bytes: int) -> Mapping[str, list[Calla
         response.stream = _BoundedStream(response.stream, deadline, max_bytes, _socket_shutdown(response), request)
 
     return {"request": [start], "response": [bound]}
+
+
+class _HeadersWatch:
+    """httpcore's `trace` callback for one request: a watchdog from the connection made to the headers read.
+
+    httpcore reports each step of a request to this callback, in the requesting thread;
+    the connection's stream comes with "connect_tcp.complete" (and again, wrapped,
+    with "start_tls.complete"), the first moment the socket can be reached. A step
+    that fails past the deadline (the watchdog shut the socket: "Server disconnected")
+    is reported as the timeout it is: an exception raised here replaces httpcore's.
+    """
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self._watchdog: _Watchdog | None = None
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            sock = info["return_value"].get_extra_info("socket")
+            if isinstance(sock, socket.socket) and self._watchdog is None:
+                self._watchdog = _Watchdog(self.deadline, lambda: sock.shutdown(socket.SHUT_RDWR))
+        elif event == "http11.receive_response_headers.complete":
+            self._disarm()  # the body is read by `_BoundedStream`, under a watchdog of its own
+        elif event.endswith(".failed"):
+            self._disarm()
+            if self.deadline.passed():
+                raise httpcore2.ReadTimeout(f"no reply within {self.deadline.seconds:g} s") from info.get("exception")
+
+    def _disarm(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.disarm()
+            self._watchdog = None
 
 
 def _socket_shutdown(response: httpx2.Response) -> Callable[[], None] | None:
@@ -199,6 +242,52 @@ class _BoundedStream(httpx2.SyncByteStream):
 # -- arXiv: requests, through the arxiv package ----------------------------------------
 
 
+_REQUEST_DEADLINE: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("deadline", default=None)
+"""The deadline of the request this thread is making through a `BoundedSession`, for its connection."""
+
+
+class _HeadersBounded(urllib3.connection.HTTPConnection):
+    """A urllib3 connection whose wait for a reply's status line and headers ends at the request's deadline."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        deadline, sock = _REQUEST_DEADLINE.get(), self.sock
+        watchdog = _Watchdog(deadline, lambda: sock.shutdown(socket.SHUT_RDWR)) if deadline and sock else None
+        try:
+            return super().getresponse()
+        finally:
+            if watchdog is not None:
+                watchdog.disarm()  # the body is read by `BoundedSession._read`, under a watchdog of its own
+
+
+class _HeadersBoundedTLS(_HeadersBounded, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HeadersBoundedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HeadersBounded
+
+
+class _HeadersBoundedTLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HeadersBoundedTLS
+
+
+_HEADERS_BOUNDED_POOLS = {"http": _HeadersBoundedPool, "https": _HeadersBoundedTLSPool}
+
+
+class _HeadersBoundedAdapter(HTTPAdapter):
+    """requests' adapter, with connections of `_HeadersBounded` (direct, and through an HTTP proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _HEADERS_BOUNDED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, urllib3.ProxyManager):  # a SOCKS proxy's pools are its own
+            manager.pool_classes_by_scheme = _HEADERS_BOUNDED_POOLS
+        return manager
+
+
 class BoundedSession(requests.Session):
     """A requests session whose every request is bounded (the `arxiv` package sets no timeout).
 
@@ -215,14 +304,25 @@ class BoundedSession(requests.Session):
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.check = check
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, _HeadersBoundedAdapter())
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         deadline = Deadline(self.timeout)
         kwargs.update(stream=True, allow_redirects=False)
         for _hop in range(self.max_redirects + 1):
-            # Connecting, and each wait for the headers, get what is left of the deadline.
+            # Connecting, and each wait for the headers, get what is left of the deadline,
+            # and the wait for all the headers together ends with it (`_HeadersBounded`).
             kwargs["timeout"] = max(deadline.remaining(), 0.001)
-            response = super().request(method, url, *args, **kwargs)
+            token = _REQUEST_DEADLINE.set(deadline)
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.ConnectionError as error:
+                if deadline.passed():  # the watchdog shut the connection down
+                    raise requests.ReadTimeout(f"no reply headers within {self.timeout:g} s") from error
+                raise
+            finally:
+                _REQUEST_DEADLINE.reset(token)
             response._content = self._read(response, deadline)
             if not response.is_redirect:
                 break

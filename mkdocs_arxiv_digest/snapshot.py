@@ -140,13 +140,27 @@ def load_snapshot(path: Path) -> Snapshot:
     return Snapshot(entries, header=_leading_comment(text) or DEFAULT_HEADER, _read=read)
 
 
+def check_writable(path: Path) -> None:
+    """Raise `SnapshotError` if ``path`` is a symbolic link, which writing the snapshot would follow.
+
+    A link in a pull request (dangling or not) would have `arxiv-digest snapshot` write
+    wherever it leads, outside the project; the snapshot is written only as a file of its own.
+    """
+    if path.is_symlink():
+        raise SnapshotError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); refusing to write the snapshot through it."
+            " Replace the link with the file itself, or pass the file's own path"
+        )
+
+
 def save_snapshot(snapshot: Snapshot, path: Path) -> None:
     """Write ``snapshot`` to ``path`` whole or not at all; raise `SnapshotError` if it cannot.
 
     A file that changed since the snapshot was read from it (or that exists, if the
     snapshot was not read from it) is left as it is: the error says so. Nothing is
-    written when nothing changed.
+    written when nothing changed, nor through a symbolic link (`check_writable`).
     """
+    check_writable(path)
     location = path.resolve()
     read = snapshot._read if snapshot._read is not None and snapshot._read.path == location else None
     if read is not None and list(snapshot.entries.items()) == list(read.entries.items()):

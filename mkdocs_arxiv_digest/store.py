@@ -8,14 +8,18 @@ regular files inside the cache that carry the names diskcache makes. Nor does it
 diskcache's own `Settings` table, which diskcache obeys as it opens the database: before
 diskcache sees a restored `cache.db`, any setting diskcache does not write itself is
 removed and ours are put back (`_reset_settings`), and a `cache.db` SQLite cannot use is
-moved aside for an empty one. `open_store` gives that store.
+moved aside for an empty one. So is one whose schema is not exactly diskcache's (a view
+or a table of another form where a table goes, a trigger or index diskcache does not
+make): SQLite runs what a schema holds as the cache is read or written, and a recursive
+view or trigger never returns. `open_store` gives that store. A row is returned only as
+JSON text (`Store.texts`): a pickled key, a value stored as anything but text, is refused.
 
 `Store` is what `cache.Cache` keeps its rows in. Opening diskcache runs some forty
 statements (its schema, its settings) and a warm build only reads, so rows are read
 through a read-only connection of `Store`'s own, checked by the same `JsonDisk.fetch`,
 and diskcache is opened by `open_store` only for the first write (or for a database that
-needs looking at: one that is not a regular file, that SQLite cannot read, or whose
-`Settings` table holds anything diskcache would not have written).
+needs looking at: one that is not a regular file, that SQLite cannot read, whose schema
+is not diskcache's, or whose `Settings` table holds anything diskcache would not have written).
 """
 
 from __future__ import annotations
@@ -65,6 +69,48 @@ SETTINGS: dict[str, Any] = dict(diskcache.DEFAULT_SETTINGS)
 _COUNTERS = tuple(diskcache.core.METADATA)
 _SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
 _DATABASE = diskcache.core.DBNAME
+# Every object diskcache 5.6 creates in `cache.db` (with any settings), as SQLite keeps
+# it in `sqlite_master` (without "IF NOT EXISTS"): copied from `diskcache.core`, and
+# compared with what diskcache makes by tests/test_security_io.py. SQLite runs what the
+# schema holds as rows are read or written (a view, a trigger, an index's expression),
+# so a database holding any other object, or one of these names of another form, is not
+# used. Missing ones are fine: diskcache creates them.
+DISKCACHE_SCHEMA = frozenset(
+    {
+        ("table", "Settings", _SETTINGS_TABLE),
+        ("index", "sqlite_autoindex_Settings_1", None),  # of `Settings`' UNIQUE key
+        (
+            "table",
+            "Cache",
+            "CREATE TABLE Cache ( rowid INTEGER PRIMARY KEY, key BLOB, raw INTEGER, store_time REAL,"
+            " expire_time REAL, access_time REAL, access_count INTEGER DEFAULT 0, tag BLOB,"
+            " size INTEGER DEFAULT 0, mode INTEGER DEFAULT 0, filename TEXT, value BLOB)",
+        ),
+        ("index", "Cache_key_raw", "CREATE UNIQUE INDEX Cache_key_raw ON Cache(key, raw)"),
+        ("index", "Cache_expire_time", "CREATE INDEX Cache_expire_time ON Cache (expire_time)"),
+        ("index", "Cache_tag_rowid", "CREATE INDEX Cache_tag_rowid ON Cache(tag, rowid)"),
+        *(
+            ("index", policy["init"].split()[5], policy["init"].replace(" IF NOT EXISTS", ""))
+            for policy in diskcache.core.EVICTION_POLICY.values()
+            if policy["init"] is not None
+        ),
+        *(
+            ("trigger", name, f"CREATE TRIGGER {name} AFTER {event} ON Cache FOR EACH ROW BEGIN {body}; END")
+            for name, event, body in (
+                ("Settings_count_insert", "INSERT", 'UPDATE Settings SET value = value + 1 WHERE key = "count"'),
+                ("Settings_count_delete", "DELETE", 'UPDATE Settings SET value = value - 1 WHERE key = "count"'),
+                ("Settings_size_insert", "INSERT", 'UPDATE Settings SET value = value + NEW.size WHERE key = "size"'),
+                (
+                    "Settings_size_update",
+                    "UPDATE",
+                    'UPDATE Settings SET value = value + NEW.size - OLD.size WHERE key = "size"',
+                ),
+                ("Settings_size_delete", "DELETE", 'UPDATE Settings SET value = value - OLD.size WHERE key = "size"'),
+            )
+        ),
+    }
+)
+_SQL_TYPES = {int: "integer", float: "real", bytes: "blob", type(None): "null"}
 # SQLite keeps a database's uncommitted or unmerged writes beside it under these names.
 _COMPANIONS = ("-wal", "-shm", "-journal")
 # SQLite's primary result codes for "this file is not a database we can use": a file of
@@ -88,6 +134,8 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
     def get(self, key: Any, raw: bool) -> Any:
         if not raw:
             raise UnsafeCacheRowError("refusing a pickled cache key")
+        if type(key) is not str:
+            raise UnsafeCacheRowError(f"refusing a cache key that is {_SQL_TYPES.get(type(key), 'not text')}, not text")
         return key
 
     def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
@@ -122,7 +170,13 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
         if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
             raise UnsafeCacheRowError(f"refusing a cache row stored in mode {mode} (only text is allowed)")
         if mode == diskcache.core.MODE_RAW:
-            return super().fetch(mode, filename, value, read)
+            # `store` keeps a short text in the row; SQLite's columns hold any type, and a
+            # planted number or blob would reach the JSON parser as something else.
+            if type(value) is not str:
+                raise UnsafeCacheRowError(
+                    f"refusing a cache row whose value is {_SQL_TYPES.get(type(value), 'not text')}, not text"
+                )
+            return value
         return self._read_text(filename)
 
     def remove(self, file_path: Any) -> None:
@@ -214,11 +268,26 @@ class Store:
                 self._cache = open_store(self.directory)
             return self._cache
 
-    def rows(self, keys: Sequence[str]) -> list[tuple[Any, ...]]:
-        """``(key, raw, mode, filename, value)`` of the unexpired rows of ``keys`` (up to 500), as diskcache stored them.
+    def texts(self, keys: Sequence[str]) -> dict[str, str]:
+        """The text of each unexpired row of ``keys`` (up to 500) that is text, checked as `diskcache.Cache.get` would.
 
-        The caller checks each: `raw`, and the value through `disk.fetch`.
+        A pickled key, a value of another type, a value file diskcache did not make: each
+        is refused here, and reported once a build, and the row is left out (the caller
+        fetches it again and writes over it).
         """
+        found: dict[str, str] = {}
+        for key, raw, mode, filename, value in self._rows(keys):
+            try:
+                self.disk.get(key, raw)
+                found[key] = self.disk.fetch(mode, filename, value, False)
+            except UnsafeCacheRowError as error:
+                log.warning(f"Cache: {error} (row {key!r}); it will be fetched again", once=True)
+            except (OSError, ValueError):  # a value file that went, or is not UTF-8
+                log.warning(f"Cache: ignored an unreadable row {key!r}; it will be fetched again", once=True)
+        return found
+
+    def _rows(self, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``(key, raw, mode, filename, value)`` of the unexpired rows of ``keys``, as diskcache stored them."""
         placeholders = ",".join("?" * len(keys))  # only "?"s: the keys are bound, not formatted
         query = (
             f"SELECT key, raw, mode, filename, value FROM Cache WHERE key IN ({placeholders})"
@@ -269,9 +338,10 @@ class Store:
 
 
 def _read_only(database: Path) -> sqlite3.Connection | None:
-    """A read-only connection to ``database`` (a regular file), if its `Settings` table is as diskcache writes it.
+    """A read-only connection to ``database`` (a regular file), if its schema and `Settings` are as diskcache writes them.
 
-    Nothing here obeys that table (no setting, no PRAGMA of it is applied); it is
+    The schema is checked before any query of a row: SQLite would run a view or a
+    trigger planted in it. Nothing here obeys the `Settings` table (no setting, no PRAGMA of it is applied); it is
     checked so that a table that needs resetting is reset, and reported, by `open_store`
     on every build, not only on one that happens to write. None when it needs that, or
     SQLite cannot read the file: `open_store` then says why, or moves the file aside.
@@ -288,7 +358,7 @@ def _read_only(database: Path) -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
-        if not _settings_problems(reader):
+        if not _schema_problems(reader) and not _settings_problems(reader):
             return reader
     except sqlite3.Error:
         pass  # not a database SQLite can use, or a busy one: `open_store` tells which
@@ -299,19 +369,18 @@ def _read_only(database: Path) -> sqlite3.Connection | None:
 def open_store(directory: Path) -> diskcache.Cache:
     """diskcache's store in ``directory``, opened with our settings whatever its database held.
 
-    A `cache.db` (or a file SQLite keeps beside it) that is not a regular file, or that
-    SQLite cannot use, is moved aside, reported, and replaced by an empty cache: it is a
+    A `cache.db` (or a file SQLite keeps beside it) that is not a regular file, that
+    SQLite cannot use, or whose schema is not diskcache's, is moved aside, reported, and replaced by an empty cache: it is a
     cache, so a build that goes on and fetches again is what a user wants, rather than a
     failure that returns on every build of a CI cache that cannot be overwritten.
     """
     database = directory / _DATABASE
     try:
-        reason = _not_regular(database)
+        reason = _not_regular(database) or _foreign_schema(database)
         if reason is None:
             problems = _reset_settings(database)
             if problems:
-                shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
-                log.warning(f"Cache: reset the settings of {database}: it held {shown}")
+                log.warning(f"Cache: reset the settings of {database}: it held {_listed(problems)}")
     except sqlite3.DatabaseError as error:
         if not _unusable(error):
             raise
@@ -339,6 +408,42 @@ def _not_regular(database: Path) -> str | None:
         if not stat.S_ISREG(mode):
             return f"{'it' if path == database else path.name} is {_kind(mode)}"
     return None
+
+
+def _foreign_schema(database: Path) -> str | None:
+    """Why the schema of ``database`` (a regular file, or none) is not diskcache's, or None."""
+    if not database.exists():
+        return None  # diskcache creates it
+    with closing(sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True, timeout=60)) as db:
+        problems = _schema_problems(db)
+    if not problems:
+        return None
+    return f"its schema is not diskcache's ({_listed(problems)})"
+
+
+def _schema_problems(db: sqlite3.Connection) -> list[str]:
+    """What the schema holds that diskcache does not create, in words (none: []).
+
+    Reads `sqlite_master` only, which runs nothing the schema holds. The `Settings`
+    table's own form is `_settings_problems`'s: a table or view of that name is rebuilt.
+    """
+    known = {(kind, name) for kind, name, _sql in DISKCACHE_SCHEMA}
+    problems = []
+    # Tables and views first: where a table goes is what a reader most needs told.
+    query = "SELECT type, name, sql FROM sqlite_master ORDER BY type NOT IN ('table', 'view'), rowid"
+    for kind, name, sql in db.execute(query):
+        if (kind, name, sql) in DISKCACHE_SCHEMA:
+            continue
+        if kind in ("table", "view") and isinstance(name, str) and name.lower() == "settings":
+            continue
+        article = "an" if str(kind)[:1] in "aeiou" else "a"
+        problems.append(f"{article} {kind} {_shown(name)}" + (" of another form" if (kind, name) in known else ""))
+    return problems
+
+
+def _listed(problems: list[str]) -> str:
+    """The first few ``problems``, joined, saying how many more there are."""
+    return ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
 
 
 def _reset_settings(database: Path) -> list[str]:

@@ -4,7 +4,8 @@ The real `arxiv` and `openai` clients talk to these; nothing is patched. Each fa
 records what it was asked (`history`) and can be scripted to misbehave (`script`:
 one behaviour per request, in order): an HTTP status, ``"close"`` (drop the
 connection), ``("slow", seconds)``, ``("trickle", seconds)`` (the headers, then one
-byte of the reply every ``seconds``), ``"huge"`` (the reply padded with whitespace
+byte of the reply every ``seconds``), ``("trickle-headers", seconds)`` (the status
+line and headers too, a byte every ``seconds``), ``"huge"`` (the reply padded with whitespace
 past `huge_bytes`, its end marked only by closing the connection); for the model
 ``"broken-json"``, ``"refusal"``, ``"missing-field"``, ``"truncated"``, and replies of
 a shape the API does not have: ``"content-number"``, ``"no-message"``,
@@ -99,8 +100,8 @@ class _Server:
             with self.lock:
                 self.in_flight -= 1
         data = payload.encode()
-        if isinstance(behaviour, tuple) and behaviour[0] == "trickle":
-            self._trickle(handler, status, content_type, data, behaviour[1])
+        if isinstance(behaviour, tuple) and behaviour[0] in ("trickle", "trickle-headers"):
+            self._trickle(handler, status, content_type, data, behaviour[1], headers=behaviour[0] == "trickle-headers")
             return
         if behaviour in ("huge", "cut"):
             self._close_delimited(handler, status, content_type, data, behaviour)
@@ -116,18 +117,31 @@ class _Server:
         raise NotImplementedError
 
     @staticmethod
-    def _trickle(handler: BaseHTTPRequestHandler, status: int, content_type: str, data: bytes, every: float) -> None:
-        """Headers at once, then the body a byte at a time, until it is sent or the client hangs up."""
+    def _trickle(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        content_type: str,
+        data: bytes,
+        every: float,
+        *,
+        headers: bool = False,
+    ) -> None:
+        """The body a byte at a time, until it is sent or the client hangs up.
+
+        With ``headers``, the status line and headers come a byte at a time too.
+        """
         handler.close_connection = True
+        head = (
+            f"HTTP/1.1 {status} {handler.responses.get(status, ('',))[0]}\r\n"
+            f"content-type: {content_type}\r\ncontent-length: {len(data)}\r\n\r\n"
+        ).encode("latin-1")
+        reply, start = head + data, 0 if headers else len(head)
         try:
-            handler.send_response(status)
-            handler.send_header("content-type", content_type)
-            handler.send_header("content-length", str(len(data)))
-            handler.end_headers()
+            handler.wfile.write(reply[:start])
             handler.wfile.flush()
-            for index in range(len(data)):
+            for index in range(start, len(reply)):
                 time.sleep(every)
-                handler.wfile.write(data[index : index + 1])
+                handler.wfile.write(reply[index : index + 1])
                 handler.wfile.flush()
         except OSError:
             pass  # the client gave up, as it should

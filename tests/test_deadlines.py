@@ -234,3 +234,57 @@ def test_a_completion_of_the_wrong_shape_is_an_invalid_reply(
         "not valid JSON (nested too deeply). Reply with only the corrected JSON object.",
         "the reply was not a JSON document (JSONDecodeError). Reply with only the corrected JSON object.",
     ]
+
+
+# A reply whose status line and headers come a byte every 0.2 s: some 70 bytes, 14 s and
+# more before the body, with every read quick. The deadline is 2 s for the whole request.
+TRICKLED_HEADERS = ("trickle-headers", 0.2)
+
+
+def test_a_model_trickling_its_headers_is_given_up_at_the_deadline(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.options.update(timeout=2, retries=0)
+    llm_api.script = [TRICKLED_HEADERS]
+    site.page("index.md", block("2403.16584"))
+
+    started = time.monotonic()
+    build = build_in_a_process(site)
+
+    assert build.returncode == 0, build.log
+    assert "index.md:2: 2403.16584: no summary: APITimeoutError" in build.log
+    assert time.monotonic() - started < 10  # a build takes ~2 s to start; the deadline is 2 s
+    assert len(llm_api.history) == 1
+
+
+def test_an_arxiv_trickling_its_headers_is_given_up_at_the_deadline(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.options.update(timeout=2, retries=0)
+    arxiv_api.script = [TRICKLED_HEADERS]
+    site.page("index.md", block("2403.16584"))
+
+    started = time.monotonic()
+    build = build_in_a_process(site)
+
+    assert build.returncode == 0, build.log
+    host = arxiv_api.url.removeprefix("http://")
+    assert f"index.md:2: 2403.16584: arXiv unavailable: no answer from {host} (ReadTimeout), 1 tries" in build.log
+    assert time.monotonic() - started < 10
+    assert llm_api.history == []
+
+
+def test_a_trickled_reply_that_ends_in_time_is_read(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+    # The deadline ends a slow reply, never one that comes in time, headers trickled or not.
+    arxiv_api.add("2403.16584", "Distilling text")
+    site.options.update(timeout=20, retries=0)
+    arxiv_api.script = [("trickle-headers", 0.001)]
+    llm_api.script = [("trickle-headers", 0.001)]
+    site.page("index.md", block("2403.16584"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    assert [row.title for row in build.digest().rows] == ["Distilling text"]
