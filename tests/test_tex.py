@@ -127,7 +127,7 @@ REFUSED = [
     r"\qquad" * 70,
     "\\\\" * 230,
     r"\!" * 240 + "x",
-    r"\negthickspace" * 2 + "x",
+    r"\negthickspace" * 2 + " x",
     "W" * 200,
     r"\text{" + " " * 400 + "}",
     r"\begin{matrix}" + "&" * 70 + r"\end{matrix}",
