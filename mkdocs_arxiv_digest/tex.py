@@ -14,16 +14,55 @@ Also refused: raw `#` (macro parameters) and `%` (a comment hides the rest of th
 span), commands that take a free dimension (`\\hspace`, `\\rule`, `\\kern`, `\\\\[...]`)
 and so can cover or push the page, and spans longer or deeper than any abstract needs
 (MathJax parses recursively: nesting is a cheap denial of service).
+
+Optional arguments. MathJax reads a `[...]` after some allowed commands as options,
+and the page that loads MathJax may not filter them (Sphinx loads MathJax without
+`ui/safe`): `\\cancel[mathbackground=white,data-padding=40em]{}` becomes an opaque box
+over the page. Audited in MathJax 3.2.2 (`mathjax-full`) and 4.1.3 (`@mathjax/src`),
+every `GetBrackets` reachable from an allowed command, then confirmed by typesetting
+`\\name[...]` for each of them in both: `\\cancel`, `\\bcancel`, `\\xcancel` and
+`\\cancelto` take attributes (menclose options), `\\cfrac[l]` an alignment, `\\smash[t]`
+a side, `\\begin{aligned}[t]`/`{gathered}` a vertical alignment that, unless `t`, `b` or
+`c`, is copied into the table's `align` attribute, and `\\\\[...]` a row's height. Those
+optional arguments are refused wherever they appear. The three left, `\\sqrt[3]{x}`'s
+index and `\\xrightarrow[below]{above}`'s label, are math, checked as the rest of the span.
+(`\\left[`, `\\big[`, `\\not[` read the bracket as a delimiter; `\\text[` as its argument.)
+
+Size. The allow-list alone still lets a span draw over or out of the page: a
+`\\smash`ed 30-row matrix sits over the header, 70 `\\qquad` make the page 2,400 px wide,
+240 `\\!` move text 40em left, 230 `\\\\` stack empty rows. So `\\smash` is refused outright
+(it only ever removes height, to overlap what is above or below), and each span gets a
+budget: rows, an estimate of its width, and its positive and negative spacing. Each budget
+says in its comment what real abstracts it was set from.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 MAX_LENGTH = 500
 """Longest span kept as math; arXiv's whole abstract is limited to 1920 characters."""
 MAX_DEPTH = 10
 """Deepest nesting of braces kept as math."""
+# The size budgets below were set on the math of real abstracts: the 98 `$...$` spans of
+# the 106 entries in the arXiv API responses recorded by the `arxiv` package's tests (the
+# reference feeds here are a subset of them), plus the seed digest and the example
+# site's snapshot. In all of them: one row, no explicit space, a widest estimate of 25.25
+# (`M = O(K^2\log{(N/K)}/p^3)`, 45 characters, about 11em as typeset). Each budget leaves
+# room for the math abstracts also write (a 3x3 matrix, `\quad` between two conditions),
+# and a span over budget is shown as text, never dropped.
+MAX_ROWS = 4
+"""Most rows in a span (measured: 1): a 4x4 matrix, or 4 cases."""
+MAX_WIDTH = 40.0
+"""Widest a span may be, in ems as `SpanSize.width` bounds it (measured: 25.25), spaces
+included: at most 640 px at 16 px, so a span cannot make a page wider than a laptop's
+viewport (70 `\\qquad` made it 2,400 px)."""
+MAX_SPACE = 3.0
+"""Most explicit positive space in a span, in ems (measured: 0): `\\qquad` and `\\quad`."""
+MAX_NEGATIVE_SPACE = 0.5
+"""Most explicit negative space, in ems (measured: 0): three `\\!`, enough to close up a
+symbol, not to move text over other text (240 `\\!` moved it 40em)."""
 
 # Word lists, kept as words: 450 quoted strings would hide the categories.
 MATH_SPAN = re.compile(r"(?<!\\)\$(?!\s)((?:\\.|[^\\$])+?)(?<!\s)\$")
@@ -95,7 +134,7 @@ COMMANDS = frozenset(
     operatorname
     displaystyle textstyle scriptstyle scriptscriptstyle limits nolimits
     quad qquad enspace thinspace negthinspace negmedspace negthickspace
-    not cancel bcancel xcancel cancelto boxed phantom hphantom vphantom smash mathstrut strut
+    not cancel bcancel xcancel cancelto boxed phantom hphantom vphantom mathstrut strut
     substack sideset mathop mathbin mathrel mathord mathopen mathclose mathpunct mathinner
     begin end
     """.split()
@@ -117,14 +156,82 @@ _TOKEN = re.compile(r"(?P<word>\\[A-Za-z]+)|(?P<symbol>\\.?)|(?P<char>.)", re.DO
 _ENVIRONMENT = re.compile(r"\{([A-Za-z]+\*?)\}")
 # `\\[2em]` and `\\*[2em]` set the height of a row: a free dimension.
 _ROW_SPACING = re.compile(r"\s*\*?\s*\[")
+# MathJax's `GetBrackets` skips spaces before the `[`.
+_OPTIONS = re.compile(r"\s*\[")
+_OPTIONS_REFUSED = frozenset(["\\cancel", "\\bcancel", "\\xcancel", "\\cancelto", "\\cfrac", "\\begin"])
+"""Control words whose `[...]` carries attributes (the cancel family: menclose options),
+an alignment (`\\cfrac[l]`, `\\begin{aligned}[t]`) — anything but math."""
+
+# Explicit spaces, in ems as MathJax sets them (`\,` is 3/18 em...).
+_SPACE = {"\\,": 3 / 18, "\\:": 4 / 18, "\\>": 4 / 18, "\\;": 5 / 18, "\\ ": 0.375, "~": 0.375,
+          "\\thinspace": 3 / 18, "\\enspace": 0.5, "\\quad": 1.0, "\\qquad": 2.0}  # fmt: skip
+_NEGATIVE_SPACE = {"\\!": 3 / 18, "\\negthinspace": 3 / 18, "\\negmedspace": 4 / 18, "\\negthickspace": 5 / 18}
+# Control words that draw nothing of their own: the width is their argument's (or the
+# delimiter's after `\left`, `\big`), counted where it is read.
+_NO_WIDTH = frozenset(
+    """
+    begin end left right middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl Biggr
+    bigm Bigm biggm Biggm limits nolimits displaystyle textstyle scriptstyle scriptscriptstyle
+    mathrm mathit mathbf mathsf mathtt mathcal mathscr mathfrak mathbb mathnormal boldsymbol pmb
+    rm it bf sf tt cal frak Bbb text textrm textit textbf textsf texttt textnormal mbox
+    operatorname mathop mathbin mathrel mathord mathopen mathclose mathpunct mathinner
+    """.split()
+)
+# Characters that structure rather than draw: groups and scripts. (`&` does draw: a
+# matrix's column gap is about 1em.)
+_STRUCTURE = frozenset("{}^_")
+# Widths, in ems, as upper bounds. Measured with MathJax 3.2.2 and 4.1.3's SVG output
+# (`tex2svg`, width in ex / 2) for each allowed command alone and each ASCII character:
+# the widest letters (`W`, `M`) are 1.19em, a relation or binary operator 0.88em plus
+# 0.28em of spacing on each side, so 1.5 bounds any character or command not listed here;
+# a text space is 0.28em (3) to 0.375em (4).
+_DRAWN = 1.5
+_TEXT_SPACE = 0.375
+_WIDE = {
+    2.0: "arg cdots cos cot csc dashleftarrow dashrightarrow dbinom ddots deg det dots dotsb dotsc dotsi dotsm "
+    "dotso exp gcd ggg hookleftarrow hookrightarrow iiint inf ker ldots leftarrowtail leftrightsquigarrow lim "
+    "lll log multimap nLeftrightarrow rightarrowtail sec sin sup tan varinjlim varliminf varlimsup varprojlim",
+    2.5: "Longleftarrow Longleftrightarrow Longrightarrow cosh coth dim hom iiiint longleftarrow "
+    "longleftrightarrow longmapsto longrightarrow max min overbrace sinh tanh underbrace",
+    3.0: "bmod impliedby implies",
+    3.5: "arccos arcsin arctan iff injlim liminf mod",
+    4.0: "limsup pmod projlim",
+}
+_WIDTH = {f"\\{name}": width for width, names in _WIDE.items() for name in names.split()}
+
+
+class SpanSize(NamedTuple):
+    """How much room a span of allowed TeX may take, as `safe_tex` budgets it."""
+
+    rows: int
+    """Rows: one, plus one per `\\\\` (in an environment, a `\\substack`, or at top level,
+    where MathJax 4 breaks the line)."""
+    width: float
+    """An upper bound of its width in ems, explicit spaces apart: what each character or
+    control word that draws can take at most (1.5em, more for long arrows and operator
+    names), as if rows, scripts and fractions' parts were all side by side."""
+    space: float
+    """Its explicit positive spaces, in ems."""
+    negative_space: float
+    """Its explicit negative spaces (`\\!`...), in ems."""
 
 
 def safe_tex(tex: str) -> str | None:
-    """``tex`` if it is ordinary mathematics under the allow-list, else None.
+    """``tex`` if it is ordinary mathematics under the allow-list and the size budgets, else None.
 
     ``tex`` is the inside of one span, without its delimiters. None means the span
     should be shown as text, not handed to MathJax.
     """
+    size = span_size(tex)
+    if size is None or size.rows > MAX_ROWS or size.width + size.space > MAX_WIDTH:
+        return None
+    if size.space > MAX_SPACE or size.negative_space > MAX_NEGATIVE_SPACE:
+        return None
+    return tex
+
+
+def span_size(tex: str) -> SpanSize | None:
+    """The room ``tex`` takes, or None if it is not ordinary mathematics under the allow-list."""
     if len(tex) > MAX_LENGTH or not tex.isprintable():
         return None
     if "^^" in tex:
@@ -133,6 +240,8 @@ def safe_tex(tex: str) -> str | None:
         # doubled superscript is an error in mathematics anyway.
         return None
     depth = 0
+    rows = 1
+    width = space = negative_space = 0.0
     position = 0
     while position < len(tex):
         token = _TOKEN.match(tex, position)
@@ -146,9 +255,15 @@ def safe_tex(tex: str) -> str | None:
                 if environment is None or environment.group(1) not in ENVIRONMENTS:
                     return None
                 position = environment.end()
-        elif token.lastgroup == "symbol":
-            if text[1:] not in SYMBOLS or (text == "\\\\" and _ROW_SPACING.match(tex, position)):
+            if text in _OPTIONS_REFUSED and _OPTIONS.match(tex, position):
                 return None
+        elif token.lastgroup == "symbol":
+            if text[1:] not in SYMBOLS:
+                return None
+            if text == "\\\\":
+                if _ROW_SPACING.match(tex, position):
+                    return None
+                rows += 1
         elif text == "{":
             depth += 1
             if depth > MAX_DEPTH:
@@ -159,4 +274,14 @@ def safe_tex(tex: str) -> str | None:
                 return None
         elif text in _REFUSED_CHARACTERS:
             return None
-    return tex if depth == 0 else None
+        if text in _SPACE:
+            space += _SPACE[text]
+        elif text in _NEGATIVE_SPACE:
+            negative_space += _NEGATIVE_SPACE[text]
+        elif text == " ":
+            width += _TEXT_SPACE
+        elif text != "\\\\" and text not in _STRUCTURE and text[1:] not in _NO_WIDTH:
+            width += _WIDTH.get(text, _DRAWN)
+    if depth != 0:
+        return None
+    return SpanSize(rows, width, space, negative_space)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, MAX_DEPTH, MAX_LENGTH, safe_tex
+from mkdocs_arxiv_digest.tex import (
+    COMMANDS,
+    ENVIRONMENTS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_NEGATIVE_SPACE,
+    MAX_ROWS,
+    MAX_SPACE,
+    MAX_WIDTH,
+    safe_tex,
+)
 
 # Math as arXiv abstracts write it (written for these tests).
 ORDINARY = [
@@ -35,6 +45,18 @@ ORDINARY = [
     r"\sqrt[3]{x}",
     r"f(x) = \begin{cases} 0 & x < 0 \\ 1 & \text{otherwise} \end{cases}",
     r"\text{résumé} \cdot 大",
+    # brackets that are not options: an index and a label are math; delimiters; intervals
+    r"\sqrt [n]{x}",
+    r"\xrightarrow[\text{train}]{f}",
+    r"x \in [0, 1]",
+    r"\left[0, 1\right)",
+    r"\big[x\big]",
+    r"\not[",
+    r"\text[",
+    # spacing as abstracts use it
+    r"a \quad b \qquad c",
+    r"\!\!\!x",
+    r"\begin{bmatrix} a & b & c \\ d & e & f \\ g & h & i \end{bmatrix}",
 ]
 
 
@@ -87,6 +109,29 @@ REFUSED = [
     r"\begin{pmatrix} a \\[100em] b \end{pmatrix}",
     r"\begin{pmatrix} a \\ [100em] b \end{pmatrix}",
     r"\begin{pmatrix} a \\*[100em] b \end{pmatrix}",
+    # optional arguments that are options, not math (issue 16.4): the cancel family's
+    # attributes, alignments; MathJax reads them after spaces too
+    r"\cancel[mathbackground=white,mathcolor=white,data-padding=40em]{}",
+    r"\bcancel[mathcolor=red]{x}",
+    r"\xcancel [mathbackground=white]{x}",
+    r"\cancelto[mathcolor=red]{0}{x}",
+    r"\cfrac[l]{1}{2}",
+    r"\begin{aligned}[t] a \end{aligned}",
+    r"\begin{gathered} [baseline 30] a \end{gathered}",
+    r"\begin{pmatrix}[t] a \end{pmatrix}",
+    # layout within the allow-list (issue 16.12): a smashed box overlaps, many rows,
+    # spaces or columns push the page
+    r"\smash{x}",
+    r"\smash[t]{\begin{matrix} a \\ b \end{matrix}}",
+    r"\begin{matrix}" + r"x \\ " * 29 + r"x\end{matrix}",
+    r"\qquad" * 70,
+    "\\\\" * 230,
+    r"\!" * 240 + "x",
+    r"\negthickspace" * 2 + " x",
+    "W" * 200,
+    r"\text{" + " " * 400 + "}",
+    r"\begin{matrix}" + "&" * 70 + r"\end{matrix}",
+    r"\projlim" * 12,
     # environments: only the listed ones, spelled plainly
     r"\begin{array}{c} x \end{array}",
     r"\begin{align} x \end{align}",
@@ -119,8 +164,24 @@ def test_anything_else_is_refused(tex: str) -> None:
 
 
 def test_the_bounds_themselves_are_kept() -> None:
-    assert safe_tex("x" * MAX_LENGTH) is not None
+    assert safe_tex("{}" * (MAX_LENGTH // 2)) is not None
     assert safe_tex("{" * MAX_DEPTH + "x" + "}" * MAX_DEPTH) is not None
+
+
+# Each budget at its limit and just over: rows, width (`W` is the widest letter, 1.5 in
+# the estimate), positive and negative space.
+AT_AND_OVER_BUDGET = [
+    (r"\\".join("x" * MAX_ROWS), r"\\".join("x" * (MAX_ROWS + 1))),
+    ("W" * int(MAX_WIDTH / 1.5), "W" * (int(MAX_WIDTH / 1.5) + 1)),
+    (r"\qquad" * int(MAX_SPACE // 2) + r"\quad" * int(MAX_SPACE % 2), r"\qquad" * int(MAX_SPACE // 2 + 1)),
+    (r"\!" * int(MAX_NEGATIVE_SPACE * 6) + "x", r"\!" * (int(MAX_NEGATIVE_SPACE * 6) + 1) + "x"),
+]
+
+
+@pytest.mark.parametrize(("at", "over"), AT_AND_OVER_BUDGET)
+def test_each_size_budget_is_a_limit(at: str, over: str) -> None:
+    assert safe_tex(at) == at
+    assert safe_tex(over) is None
 
 
 def test_every_allowed_command_and_environment_is_kept() -> None:
