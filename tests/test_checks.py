@@ -370,7 +370,15 @@ def test_checks_give_the_same_answers_from_many_threads_at_once() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-digest.md"
+# Beside the checkout: /work/shared for /work/main, and for a worktree deeper down.
+SEED = next(
+    (
+        parent / "shared" / "reference" / "seed-digest.md"
+        for parent in Path(__file__).resolve().parents
+        if (parent / "shared" / "reference" / "seed-digest.md").exists()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-digest.md",
+)
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="the seed digest is beside the checkout, not in it")

@@ -1,0 +1,65 @@
+"""A model's whole reply about a paper, checked field by field: `check_digest`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mkdocs_arxiv_digest.checks.completeness import completeness_problems
+from mkdocs_arxiv_digest.checks.content import is_translated_title, summary_problems, title_problems
+from mkdocs_arxiv_digest.checks.language import language_problem
+from mkdocs_arxiv_digest.checks.problem import Problem
+
+
+def check_digest(
+    paper_title: str,
+    paper_abstract: str,
+    reply: Mapping[str, str],
+    language: str,
+    *,
+    instructions: str = "",
+) -> list[Problem]:
+    """The problems of a model's ``reply`` about a paper in ``language``; empty if it is acceptable.
+
+    ``reply`` holds the generated fields: ``summary``, and unless ``language`` is English
+    ``title`` and (if the paper has an abstract) ``abstract``. Fields it lacks are not
+    checked. ``instructions`` is the prompt, if known: a summary that copies a run of it
+    echoes it. Fed back to the model, ``"; ".join(map(str, problems))`` says what to fix.
+    """
+    problems: list[Problem] = []
+    title = reply.get("title")
+    if title is not None:
+        problems += _title_problems(paper_title, title, language)
+    summary = reply.get("summary")
+    if summary is not None:
+        problems += _summary_problems(summary, [paper_title, title or ""], language, instructions)
+    abstract = reply.get("abstract")
+    if abstract is not None:
+        problems += _abstract_problems(paper_abstract, abstract, language)
+    return problems
+
+
+def _title_problems(original: str, translated: str, language: str) -> list[Problem]:
+    if not translated.strip():
+        return [Problem("title", "title is empty")]
+    problems = title_problems(original, translated, language)
+    if problems or not is_translated_title(original, translated):
+        return problems
+    problem = language_problem("title", translated, language)
+    return [problem] if problem else []
+
+
+def _summary_problems(summary: str, titles: list[str], language: str, instructions: str) -> list[Problem]:
+    if not summary.strip():
+        return [Problem("summary", "summary is empty")]
+    problems = summary_problems(summary, titles, instructions)
+    if problems:
+        return problems
+    problem = language_problem("summary", summary, language)
+    return [problem] if problem else []
+
+
+def _abstract_problems(original: str, translated: str, language: str) -> list[Problem]:
+    if not translated.strip():
+        return [Problem("abstract", "abstract is empty")]
+    problem = language_problem("abstract", translated, language)
+    return ([problem] if problem else []) + completeness_problems(original, translated, language)
