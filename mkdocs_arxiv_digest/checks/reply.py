@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mkdocs_arxiv_digest.checks.completeness import completeness_problems
-from mkdocs_arxiv_digest.checks.content import is_translated_title, summary_problems, title_problems
+from mkdocs_arxiv_digest.checks.content import (
+    is_translated_title,
+    repetition_problem,
+    summary_problems,
+    title_problems,
+)
+from mkdocs_arxiv_digest.checks.fidelity import abstract_fidelity_problem, invented_figures, title_fidelity_problem
 from mkdocs_arxiv_digest.checks.language import language_problem
 from mkdocs_arxiv_digest.checks.problem import Problem
 
@@ -31,7 +37,8 @@ def check_digest(
         problems += _title_problems(paper_title, title, language)
     summary = reply.get("summary")
     if summary is not None:
-        problems += _summary_problems(summary, [paper_title, title or ""], language, instructions)
+        translations = [title or "", reply.get("abstract") or ""]
+        problems += _summary_problems(summary, [paper_title, paper_abstract], translations, language, instructions)
     abstract = reply.get("abstract")
     if abstract is not None:
         problems += _abstract_problems(paper_abstract, abstract, language)
@@ -44,22 +51,45 @@ def _title_problems(original: str, translated: str, language: str) -> list[Probl
     problems = title_problems(original, translated, language)
     if problems or not is_translated_title(original, translated):
         return problems
-    problem = language_problem("title", translated, language)
-    return [problem] if problem else []
+    found = [
+        language_problem("title", translated, language),
+        repetition_problem("title", translated, original),
+        title_fidelity_problem(original, translated),
+    ]
+    return [problem for problem in found if problem]
 
 
-def _summary_problems(summary: str, titles: list[str], language: str, instructions: str) -> list[Problem]:
+def _summary_problems(
+    summary: str, paper: list[str], translations: list[str], language: str, instructions: str
+) -> list[Problem]:
     if not summary.strip():
         return [Problem("summary", "summary is empty")]
-    problems = summary_problems(summary, titles, instructions)
+    titles = [paper[0], translations[0]]
+    problems = summary_problems(summary, titles, instructions, paper, translations)
     if problems:
         return problems
-    problem = language_problem("summary", summary, language)
-    return [problem] if problem else []
+    found = [language_problem("summary", summary, language), repetition_problem("summary", summary)]
+    problems = [problem for problem in found if problem]
+    if paper[1]:  # without an abstract, figures cannot be told from invented ones
+        invented = invented_figures(summary, paper)
+        if invented:
+            figures = ", ".join(invented)
+            problems.append(
+                Problem(
+                    "summary",
+                    f"summary states {figures}, which the title and abstract do not; "
+                    "state only figures the abstract gives",
+                )
+            )
+    return problems
 
 
 def _abstract_problems(original: str, translated: str, language: str) -> list[Problem]:
     if not translated.strip():
         return [Problem("abstract", "abstract is empty")]
     problem = language_problem("abstract", translated, language)
-    return ([problem] if problem else []) + completeness_problems(original, translated, language)
+    problems = ([problem] if problem else []) + completeness_problems(original, translated, language)
+    found = [repetition_problem("abstract", translated, original)]
+    if original.strip():
+        found.append(abstract_fidelity_problem(original, translated))
+    return problems + [problem for problem in found if problem]
