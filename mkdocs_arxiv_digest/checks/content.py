@@ -112,7 +112,7 @@ _GENERIC_CJK = frozenset(
 # "The paper is divided into a single paragraph. The first paragraph provides an introduction").
 _LAYOUT = re.compile(
     r"\b(?:paragraphs?|(?:first|second|third|next|last|final) (?:sentence|section|part)s?|"
-    r"(?:is|are) divided into|Absatz|Absätze|paragraphes?|párrafos?|paragrafos?)\b|第[一二三四五六七八九十\d]+段|段落",
+    r"Absatz|Absätze|paragraphes?|párrafos?|paragrafos?)\b|第[一二三四五六七八九十\d]+段|段落",
     re.IGNORECASE,
 )
 _CJK_RUN = re.compile(f"[{CJK}]+")
@@ -265,15 +265,16 @@ def _layout(summary: str, paper: list[str]) -> str | None:
 
 def _copied(summary: str, abstracts: list[str]) -> str | None:
     """The run ``summary`` copies from one of ``abstracts``, if long enough to be a copy (`COPY_RUN`, `COPY_SHARE`)."""
-    words = units(summary)
+    normal = unicodedata.normalize("NFKC", summary)
+    matches = list(_TOKEN.finditer(normal.casefold()))
+    words = [match.group() for match in matches]
     total = sum(weight(unit) for unit in words)
     for abstract in abstracts:
         start, end = _longest_common_run(words, units(abstract))
         run = sum(weight(unit) for unit in words[start:end])
         if run >= COPY_RUN and run >= COPY_SHARE * total:
-            return _shown(
-                " ".join(words[start:end]) if not any(map(is_cjk, words[start:end])) else "".join(words[start:end])
-            )
+            written = summary if len(normal) == len(summary) else normal  # as written when NFKC kept the offsets
+            return _shown(written[matches[start].start() : matches[end - 1].end()])
     return None
 
 
