@@ -14,7 +14,7 @@ from mkdocs_arxiv_digest.models import Paper
 
 PROMPT_VERSION = 1
 """Bump when the prompt or schema changes: it is part of every digest's cache key."""
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 """Bump when `checks` would judge replies differently: cached digests are checked again when read."""
 
 

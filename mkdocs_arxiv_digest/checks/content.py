@@ -52,9 +52,11 @@ INSTRUCTION_RUN = 6
 """A summary sharing this many consecutive words with the instructions echoes them."""
 
 REPEAT_GRAM = 4
+MIN_REPEATS = 3
 MAX_REPEATED_SHARE = 0.3
 """A text repeats itself when more than `MAX_REPEATED_SHARE` of its characters are in runs of
-`REPEAT_GRAM` words (CJK characters counting half) said before in it — beyond what the
+`REPEAT_GRAM` words (CJK characters counting half) said before in it, runs said
+`MIN_REPEATS` times or more (twice is how people write: a term, a name, a phrase taken up) — beyond what the
 original repeats, for a translated abstract (an abstract of ``We distill text.`` forty
 times is translated as forty sentences). Calibrated on real text: the seed digest's 42 and
 the example site's 24 titles, summaries and abstracts have at most 0.06 (abstracts, over
@@ -171,7 +173,7 @@ def summary_problems(
                 f"summary describes the layout of the text (“{layout}”), not the paper; say what the paper contributes",
             )
         ]
-    abstracts = [text for text in (paper[1:] + translations[1:]) if text]
+    abstracts = [text for text in (paper[1:] + translations[1:]) if text] if len(paper) > 1 else []
     if abstracts:
         copied = _copied(summary, abstracts)
         if copied:
@@ -318,6 +320,7 @@ def _repetition(text: str) -> tuple[float, str, int]:
     covered = [False] * len(tokens)
     first: dict[tuple[str, ...], int] = {}
     counts: dict[tuple[str, ...], int] = {}
+    grams: list[tuple[int, int, tuple[str, ...]]] = []
     for i in range(len(tokens)):
         j, words = i, 0.0
         while j < len(tokens) and words < REPEAT_GRAM:
@@ -327,10 +330,12 @@ def _repetition(text: str) -> tuple[float, str, int]:
             break
         gram = tuple(tokens[i:j])
         counts[gram] = counts.get(gram, 0) + 1
-        if gram in first:
-            covered[i:j] = [True] * (j - i)
-        else:
+        if gram not in first:
             first[gram] = i
+        grams.append((i, j, gram))
+    for i, j, gram in grams:
+        if counts[gram] >= MIN_REPEATS and first[gram] < i:  # said before, and again: a loop
+            covered[i:j] = [True] * (j - i)
     letters = sum(map(len, tokens))
     if not letters or not counts:
         return 0.0, "", 0

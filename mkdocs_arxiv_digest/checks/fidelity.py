@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from mkdocs_arxiv_digest.checks.problem import Problem
 
 MIN_FIGURE = 10
-"""Whole numbers below this are not required in a translation: they are written as words in
+"""Whole numbers below this are not required in a translation, nor checked in a summary: they are written as words in
 every language (``two``, ``zwei``, ``deux``) and dropped with the phrase around them (the
 seed digest's translation of 2402.19379 leaves out "In Study 1"). Decimals and percentages
 are always required (the seed's 2402.08021: ``roughly 1%`` → ``大约1％``)."""
@@ -128,7 +128,9 @@ def invented_figures(summary: str, paper_texts: Iterable[str]) -> list[str]:
     known: set[float] = set()
     for text in paper_texts:
         known |= _values(text, words=True)
-    return [text for text, values in _figures(summary) if not values & known]
+    # Small whole numbers: counts in words elsewhere, and the (1), (2) of a list of contributions.
+    stated = [(text, values) for text, values in _figures(summary) if not (text.isdigit() and int(text) < MIN_FIGURE)]
+    return [text for text, values in stated if not values & known]
 
 
 def _required_figures(text: str) -> list[tuple[str, set[float]]]:
