@@ -24,7 +24,16 @@ from pathlib import Path
 from mkdocs_arxiv_digest.checks import check_digest
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION
 
-DEFAULT_SEED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-digest.md"
+SEED_PATH = Path("shared") / "reference" / "seed-digest.md"
+
+
+def find_seed(start: Path) -> Path:
+    """The seed digest in the nearest folder above ``start`` that has one (a checkout or a worktree beside it)."""
+    found = (parent / SEED_PATH for parent in start.resolve().parents)
+    return next((path for path in found if path.exists()), start.resolve().parents[2] / SEED_PATH)
+
+
+DEFAULT_SEED = find_seed(Path(__file__))
 _FOOTNOTE = re.compile(r"(?m)^\[\^([^\]]+)\]: ")
 _TITLE_SUFFIX = re.compile(r"\s*\(arXiv:[^)]*\)\s*$")
 _ABSTRACT_PREAMBLE = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s+Abstract:\s*")

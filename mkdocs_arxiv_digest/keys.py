@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 PROMPT_VERSION = 1
 """Bump when the prompt or schema changes: it is part of every digest's cache key."""
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 """Bump when `checks` would judge replies differently: cached digests are checked again when read."""
 PAGE_FORMAT = 2
 """Bump when what a stored page holds changes (2: layouts, not Markdown): older rows are not read."""
