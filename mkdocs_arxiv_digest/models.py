@@ -123,6 +123,9 @@ class Failure:
     reason: str
     reported: bool = False
     """Already said once for the whole build (no API key, offline): pages don't repeat it."""
+    not_on_arxiv: bool = False
+    """arXiv has no paper by this identifier (or no such version): readers are told so, and
+    the row links to no abstract page (there is none)."""
 
 
 class ScannedPage(NamedTuple):

@@ -45,7 +45,7 @@ def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: 
     assert build.returncode == 0, build.log
     # arXiv would answer 0000.0000 with silence; no paper can have month 00, so it is caught locally.
     assert "index.md:2: skipped '0000.0000': 0000 is not a valid year and month" in build.log
-    assert "index.md:4: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    assert "index.md:4: 2403.99999: arXiv has no paper with this identifier (check it;" in build.log
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
