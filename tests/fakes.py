@@ -7,7 +7,7 @@ connection), ``("slow", seconds)``, ``("trickle", seconds)`` (the headers, then 
 byte of the reply every ``seconds``), ``"huge"`` (the reply padded with whitespace
 past `huge_bytes`, its end marked only by closing the connection); for arXiv
 ``(status, {header: value})`` (e.g. a 429 with a `Retry-After`) and ``"empty"`` (a
-feed of no entries, as arXiv sometimes sends for IDs it has); for the model
+feed of no entries, as arXiv sometimes sends for IDs it has), ``("feed", text)``; for the model
 ``"broken-json"``, ``"refusal"``, ``"missing-field"``, ``"truncated"``, and replies of
 a shape the API does not have: ``"content-number"``, ``"no-message"``,
 ``"choices-not-a-list"``, ``"deep-json"``, ``"usage-text"``; for arXiv, feeds no
@@ -204,6 +204,8 @@ class FakeArxiv(_Server):
             return behaviour[0], "text/plain", "Rate exceeded."
         if behaviour == "empty":  # arXiv's silent empty reply to valid IDs (2026)
             return 200, "application/atom+xml", _feed([], 0)
+        if isinstance(behaviour, tuple) and behaviour[0] == "feed":  # a feed written by the test
+            return 200, "application/atom+xml", behaviour[1]
         if behaviour in HOSTILE_FEEDS:
             return 200, "application/atom+xml", HOSTILE_FEEDS[behaviour]
         query = parse_qs(urlparse(path).query)
