@@ -452,7 +452,7 @@ def test_prefetch_says_which_paper_failed_where(site: Site, arxiv_api: FakeArxiv
         result = CliRunner().invoke(main, ["prefetch", "-f", str(config)])
 
     assert result.exit_code == 1
-    assert "notes/week.md:5: 2403.99999: arXiv has no paper 2403.99999 (check the identifier)" in result.stderr
+    assert "notes/week.md:5: 2403.99999: arXiv has no paper with this identifier (check it;" in result.stderr
     assert "1/2 papers complete" in result.stdout
 
 
