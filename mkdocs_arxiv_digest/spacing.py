@@ -95,7 +95,9 @@ class Spacing:
     def defer(self, until: float) -> None:
         """No process sends a request before ``until`` (a `Retry-After` from the host)."""
         with self._state() as state:
-            state["not_before"] = max(state["not_before"], until)
+            # Bounded as a stored time is when read back: a huge Retry-After must not stop
+            # this process (`mkdocs serve`) for longer than any other would believe it.
+            state["not_before"] = max(state["not_before"], min(until, self._clock() + FUTURE_LIMIT))
 
     # -- the shared state --------------------------------------------------------------
 
