@@ -172,7 +172,8 @@ def _read(path: Path, now: float) -> dict[str, float]:
     times = {}
     for key in ("last", "not_before"):
         value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if math.isfinite(value) and value - now <= FUTURE_LIMIT:
-                times[key] = float(value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if math.isfinite(value) and value - now <= FUTURE_LIMIT:
+            times[key] = float(value)
     return times
