@@ -751,6 +751,8 @@ class WarmSites:
     large: Sides
     render: list[str]
     """`arxiv-digest render` of 10 papers, their digests in its cache."""
+    arxiv_requests: int
+    """arXiv requests of the cold build that filled the warm site's cache."""
 
 
 def run_all(tmp: Path, plan: Plan, report: Report) -> None:
@@ -767,6 +769,10 @@ def run_all(tmp: Path, plan: Plan, report: Report) -> None:
     report.details.append(
         f"network requests during the warm builds, render and serve: {arxiv_requests + llm_requests} (must be 0)"
     )
+    # Issue 20: one id_list request per 100 papers cold (the batch size's floor), none warm.
+    per_1000 = 1000 / plan.warm_papers
+    report.figures.append(Figure("arXiv requests per 1,000 papers, cold", sites.arxiv_requests * per_1000, "<=", 10))
+    report.figures.append(Figure("arXiv requests per 1,000 papers, warm", arxiv_requests * per_1000, "<=", 0))
 
 
 def prepare_warm_sites(tmp: Path, plan: Plan, fakes: Fakes) -> WarmSites:
@@ -775,12 +781,16 @@ def prepare_warm_sites(tmp: Path, plan: Plan, fakes: Fakes) -> WarmSites:
     render = [console_script("arxiv-digest"), "render", "--language", LANGUAGE, "--cache-dir", str(render_cache)]
     render += ["--arxiv-api-url", fakes.arxiv.url + "/api/query", "--base-url", fakes.llm.base_url, *paper_ids(10)]
     run_process(render, tmp, child_env(OPENAI_API_KEY=API_KEY))  # cold: fills its cache
+    fakes.forget()
+    warm = warm_site(tmp / "warm", paper_ids(plan.warm_papers), 20, fakes)
+    cold_arxiv_requests = fakes.asked()[0]
     sites = WarmSites(
-        warm=warm_site(tmp / "warm", paper_ids(plan.warm_papers), 20, fakes),
+        warm=warm,
         small=warm_site(tmp / "small", paper_ids(8), 1, fakes),
         example=example_site(tmp / "example"),
         large=warm_site(tmp / "large", paper_ids(plan.large_papers), 100, fakes),
         render=render,
+        arxiv_requests=cold_arxiv_requests,
     )
     print(f"prepared the warm sites in {time.perf_counter() - started:.0f} s", flush=True)
     return sites

@@ -7,20 +7,34 @@ What the package leaves to us, and arXiv's quirks this module handles:
 - `Search.max_results` defaults to 100 and silently truncates: set to the batch size;
 - the package sets no request timeout and retries immediately, 400s included: each
   request gets a deadline and a size cap (`http_limits`), the package's retries are
-  off, and we retry 429/5xx/timeouts ourselves with backoff;
+  off, and we retry 429/5xx/timeouts ourselves with backoff, obeying `Retry-After`
+  (seconds or an HTTP date) when it fits in `timeout`; a longer one ends this build's
+  questions to arXiv, and every process of the user waits it out (`spacing`);
 - its parser (lxml, entities unresolved, no network) recovers from broken XML without
   a word: a cut feed loses entries or fields, and one with a DTD loses the text after
   each entity reference. arXiv never sends a DTD, so a feed with one is refused, as is
-  a feed that is not well-formed, before the package parses it (`check_feed`);
-- arXiv's terms allow one request every 3 seconds: one client per build, whose own
-  delay spaces every request, retries included.
+  a feed that is not well-formed, before the package parses it (`scan_feed`). Its date
+  parsing raises on a `<published>` that is not a date, failing the whole feed, and it
+  drops an entry without one: such a field is replaced before it parses the feed, and
+  the paper is shown without its date, with a warning;
+- since 2026 arXiv answers some valid requests with an empty feed: an empty reply is
+  asked again (with backoff) before its IDs are declared unknown;
+- arXiv's terms allow one request every 3 seconds, per client — not per process: the
+  spacing is kept in a file every process of the user shares (`spacing`); after a 429
+  it is doubled for the rest of the build;
+- arXiv asks clients to name themselves: the `User-Agent` names this plugin, its version
+  and its project page (the package sends `arxiv.py/<version>` alone).
 """
 
 from __future__ import annotations
 
+import email.utils
+import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 from xml.parsers import expat
@@ -28,9 +42,12 @@ from xml.parsers import expat
 import arxiv
 import requests
 
+from mkdocs_arxiv_digest import __version__
 from mkdocs_arxiv_digest.errors import ArxivUnavailableError, InvalidIdError, RefusedReplyError, log
+from mkdocs_arxiv_digest.http_limits import BoundedSession
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Paper
+from mkdocs_arxiv_digest.spacing import Spacing
 
 BATCH_SIZE = 100
 """IDs per request: arXiv pages results by 100 by default; one page per batch."""
@@ -40,6 +57,19 @@ papers (3,000 authors) ~150 KB."""
 MAX_FIELD_BYTES = 2**20
 """Cap on one text or attribute of a feed: arXiv's longest are abstracts of ~2,000
 characters. (Past 10 MB, lxml would drop one without a word.)"""
+PROJECT_URL = "https://github.com/OWNER/REPO"
+"""The project page the `User-Agent` names (as `[project.urls]` in pyproject.toml)."""
+USER_AGENT = f"mkdocs-arxiv-digest/{__version__} (+{PROJECT_URL}) arxiv.py/{arxiv.__version__}"
+API_KEY_VARIABLE = "ARXIV_API_KEY"
+"""Where an arXiv API key will come from. arXiv said (May 2026) that its next platform
+will "likely introduce API keys", without saying how they are sent: the key is read, never
+logged, and not sent until arXiv documents the way (then in `_key_headers`)."""
+MIN_BACKOFF = 1.0
+"""Seconds before the first retry when `arxiv_delay` is shorter (a mirror, a test server)."""
+
+_ATOM = "http://www.w3.org/2005/Atom "
+_PLACEHOLDER_DATE = b"1970-01-01T00:00:00Z"
+"""Put in place of a date the package cannot parse; the paper's `published` is then empty."""
 
 
 @dataclass
@@ -49,44 +79,210 @@ class Batch:
     ids: list[ArxivId]
     papers: dict[ArxivId, Paper] = field(default_factory=dict)
     missing: list[ArxivId] = field(default_factory=list)
+    """IDs arXiv answered without: no such paper (or version)."""
+    unreadable: dict[ArxivId, str] = field(default_factory=dict)
+    """IDs whose entry arXiv sent but could not be used, and why (not unknown: not remembered as such)."""
+    problems: dict[ArxivId, str] = field(default_factory=dict)
+    """Papers shown though a field of their entry was odd, and what was odd (a warning each)."""
     error: ArxivUnavailableError | None = None
     """Set when the request failed for good: none of the batch's IDs were answered."""
 
 
 def make_client(api_url: str, *, timeout: float, delay: float) -> arxiv.Client:
-    """One `arxiv.Client` for a build, pointed at ``api_url``; each request bounded by ``timeout``."""
-    from mkdocs_arxiv_digest.http_limits import BoundedSession
+    """One `arxiv.Client` for a build, pointed at ``api_url``; each request bounded by ``timeout``.
 
-    client = arxiv.Client(page_size=BATCH_SIZE, delay_seconds=delay, num_retries=0)
+    ``delay`` is kept by the session, which spaces requests across processes: the
+    package's own delay (per process, per client) is off.
+    """
+    client = arxiv.Client(page_size=BATCH_SIZE, delay_seconds=0, num_retries=0)
     client.query_url_format = api_url + "?{}"
-    # The package offers no timeout setting; its session is the one place to put it.
-    client._session = BoundedSession(timeout, MAX_FEED_BYTES, check=check_feed)
+    # The package offers no timeout or header setting; its session is the one place to put them.
+    client._session = ArxivSession(timeout, delay, host=urlparse(api_url).netloc)
     return client
 
 
+class ArxivSession(BoundedSession):
+    """The `arxiv` package's HTTP session: bounded, spaced across processes, naming itself.
+
+    Every request (the package may send more than one per search) waits its turn from
+    `spacing`; `before` may refuse it (a `Retry-After` past the deadline). The body of a
+    200 reply is checked and repaired (`scan_feed`) before the package parses it.
+    """
+
+    def __init__(self, timeout: float, delay: float, *, host: str) -> None:
+        super().__init__(timeout, MAX_FEED_BYTES)
+        self.delay = delay
+        self.host = host
+        self.before: Callable[[], None] = lambda: None
+        """Called before each request: waits its turn, or raises to refuse it."""
+        self.after: Callable[[], None] = lambda: None
+        """Called when a request has ended, however it ended."""
+        self.requests = 0
+        """Requests sent, retries included."""
+        self.retry_after: str | None = None
+        """The `Retry-After` of the last reply, if it had one."""
+        self.scan: FeedScan | None = None
+        """What the last 200 reply held."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "user-agent": USER_AGENT, **_key_headers()}
+        self.before()
+        self.requests += 1
+        self.retry_after, self.scan = None, None
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        finally:
+            self.after()
+        self.retry_after = response.headers.get("retry-after")
+        if response.status_code == requests.codes.ok:
+            self.scan = scan_feed(response._content or b"")
+            response._content = self.scan.content
+        return response
+
+
+def _key_headers() -> dict[str, str]:
+    """How an arXiv API key is sent: not yet, until arXiv says how (`API_KEY_VARIABLE`)."""
+    if os.environ.get(API_KEY_VARIABLE):
+        log.info(
+            f"arXiv: {API_KEY_VARIABLE} is set, but arXiv has not yet said how keys are sent; "
+            "it is not sent (see the README's arXiv section)",
+            once=True,
+        )
+    return {}
+
+
+# -- the feed, before the package parses it ---------------------------------------------
+
+
+@dataclass
+class FeedScan:
+    """A feed as expat read it: the entries it holds, and what the package may parse."""
+
+    content: bytes
+    """The feed, with dates the package cannot parse replaced by a placeholder."""
+    entries: list[str] = field(default_factory=list)
+    """The `<id>` of every entry, as sent."""
+    odd_dates: dict[str, str] = field(default_factory=dict)
+    """Entries (by `<id>`) whose `<published>` is missing or not a date: what it was."""
+
+
 def check_feed(content: bytes) -> None:
-    """Refuse a reply the `arxiv` package should not parse; raise `RefusedReplyError` saying why.
+    """Refuse a reply the `arxiv` package should not parse; raise `RefusedReplyError` saying why."""
+    scan_feed(content)
+
+
+def scan_feed(content: bytes) -> FeedScan:
+    """Read a reply strictly before the `arxiv` package parses it; raise `RefusedReplyError` to refuse it.
 
     Expat reads it first, strictly and building nothing: a DTD (entity definitions,
     external references) is refused at its first byte, before any entity exists, and
-    XML that is not well-formed is refused too. Then no text or attribute may be
-    longer than `MAX_FIELD_BYTES`.
+    XML that is not well-formed is refused too. No text or attribute may be longer than
+    `MAX_FIELD_BYTES`. Each entry's `<id>` is noted (an entry the package then drops
+    is not an unknown paper), and a `<published>` or `<updated>` date the package would
+    raise on (failing the whole feed) or drop the entry for is replaced.
     """
-
-    def refuse_dtd(*_args: Any) -> None:
-        raise RefusedReplyError("the reply declares a DTD (<!DOCTYPE ...>), which arXiv never sends; refused")
-
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = refuse_dtd
-    try:
-        parser.Parse(content, True)
-    except expat.ExpatError as error:
-        # A cut reply is the usual cause: asking again may get it whole.
-        raise RefusedReplyError(f"the reply is not well-formed XML ({error})", retry=True) from None
     # In well-formed XML `<` only opens markup: no text or attribute is longer than the
     # longest stretch without one.
     if max(map(len, content.split(b"<"))) > MAX_FIELD_BYTES:
         raise RefusedReplyError(f"the reply holds a text or attribute longer than {MAX_FIELD_BYTES} bytes; refused")
+    reader = _FeedReader(content)
+    try:
+        reader.parser.Parse(content, True)
+    except expat.ExpatError as error:
+        # A cut reply is the usual cause: asking again may get it whole.
+        raise RefusedReplyError(f"the reply is not well-formed XML ({error})", retry=True) from None
+    return reader.scan()
+
+
+class _FeedReader:
+    """Expat handlers noting each entry's `<id>` and where its dates are."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.parser = parser = expat.ParserCreate(namespace_separator=" ")
+        parser.buffer_text = True
+        parser.StartDoctypeDeclHandler = self._refuse_dtd
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._text
+        self.path: list[str] = []
+        self.text: list[str] = []
+        self.entry_id = ""
+        self.dates: dict[str, tuple[int, int, str]] = {}
+        """This entry's dates: element name → (start, end, text)."""
+        self.starts: list[int] = []
+        self.entries: list[str] = []
+        self.odd_dates: dict[str, str] = {}
+        self.edits: list[tuple[int, int, bytes]] = []
+
+    @staticmethod
+    def _refuse_dtd(*_args: Any) -> None:
+        raise RefusedReplyError("the reply declares a DTD (<!DOCTYPE ...>), which arXiv never sends; refused")
+
+    def _start(self, name: str, _attributes: Any) -> None:
+        self.path.append(name)
+        self.starts.append(self.parser.CurrentByteIndex)
+        self.text = []
+        if self.path[-2:] == [_ATOM + "feed", _ATOM + "entry"]:
+            self.entry_id, self.dates = "", {}
+
+    def _text(self, data: str) -> None:
+        self.text.append(data)
+
+    def _end(self, name: str) -> None:
+        start, at = self.starts.pop(), self.parser.CurrentByteIndex
+        in_entry = self.path[:-1][-2:] == [_ATOM + "feed", _ATOM + "entry"]
+        self.path.pop()
+        if in_entry and name == _ATOM + "id":
+            self.entry_id = "".join(self.text)  # as the package keeps it (`Result.entry_id`)
+        elif in_entry and name in (_ATOM + "published", _ATOM + "updated") and name not in self.dates:
+            self.dates[name] = (start, self._element_end(start, at), "".join(self.text))
+        elif name == _ATOM + "entry" and self.path == [_ATOM + "feed"]:
+            self._entry_end(at)
+
+    def _entry_end(self, at: int) -> None:
+        self.entries.append(self.entry_id)
+        for name in (_ATOM + "published", _ATOM + "updated"):
+            tag = name.removeprefix(_ATOM).encode()
+            placeholder = b"<" + tag + b">" + _PLACEHOLDER_DATE + b"</" + tag + b">"
+            found = self.dates.get(name)
+            if found is None:
+                self.edits.append((at, at, placeholder))  # before `</entry>`
+            elif not _is_date(found[2]):
+                self.edits.append((found[0], found[1], placeholder))
+            else:
+                continue
+            if name == _ATOM + "published":  # `<updated>` is not shown: replaced without a word
+                self.odd_dates[self.entry_id] = found[2].strip() if found else ""
+
+    def _element_end(self, start: int, at: int) -> int:
+        """Where an element ends: ``at`` is its end tag's start, or (``<x/>``) already past it."""
+        first = self.content.index(b">", start)
+        if first + 1 == at and self.content[first - 1 : first] == b"/":
+            return at
+        return self.content.index(b">", at) + 1
+
+    def scan(self) -> FeedScan:
+        content = self.content
+        for start, end, replacement in sorted(self.edits, reverse=True):
+            content = content[:start] + replacement + content[end:]
+        return FeedScan(content, self.entries, self.odd_dates)
+
+
+def _is_date(text: str) -> bool:
+    """Whether the `arxiv` package parses ``text`` as a date (the same steps as its `_parse_datetime`)."""
+    try:
+        datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+# -- requests -----------------------------------------------------------------------------
+
+
+class _WaitTooLong(Exception):
+    """arXiv asked for no requests for longer than the build may wait."""
 
 
 class ArxivSource:
@@ -97,13 +293,32 @@ class ArxivSource:
         client: arxiv.Client,
         *,
         retries: int = 3,
+        max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.retries = retries
-        self.requests = 0
+        self.max_wait = max_wait
+        """The longest `Retry-After` obeyed: the build's `timeout`. A longer one ends this build's requests."""
+        session = client._session
+        assert isinstance(session, ArxivSession), "make the client with `make_client`"
+        self._session = session
+        self._turns = Spacing(session.host, sleep=sleep, clock=clock)
+        session.before, session.after = self._wait_turn, self._turns.done
+        self._clock = clock
+        self._backoff = 0.0
+        self.spacing = session.delay
+        """Seconds between requests this build: `arxiv_delay`, doubled after a 429."""
+
+    @property
+    def requests(self) -> int:
         """Requests sent (retries included), for the build summary and tests."""
-        self._sleep = sleep
+        return self._session.requests
+
+    def begin_build(self) -> None:
+        """A new build starts with the configured spacing (a 429 widened it for the last one only)."""
+        self.spacing = self._session.delay
 
     def fetch_batches(self, ids: Sequence[ArxivId]) -> Iterator[Batch]:
         """Yield one `Batch` per ≤100 IDs, as soon as each arrives."""
@@ -111,19 +326,35 @@ class ArxivSource:
         for start in range(0, len(unique), BATCH_SIZE):
             yield self._fetch_batch(unique[start : start + BATCH_SIZE])
 
+    def _wait_turn(self) -> None:
+        """Before each request: its turn among every process's requests, at least the backoff from now."""
+        backoff, self._backoff = self._backoff, 0.0
+        waited = self._turns.wait_turn(self.spacing, at_least=backoff, limit=self.max_wait)
+        if waited is None:
+            raise _WaitTooLong(
+                f"arXiv asked for no requests until later than `timeout` ({self.max_wait:g} s) allows to wait "
+                "(Retry-After); not asked this build"
+            )
+
     def _fetch_batch(self, ids: list[ArxivId]) -> Batch:
         host = urlparse(self.client.query_url_format).netloc  # named in messages: a wrong URL is a common cause
         search = arxiv.Search(id_list=[str(i) for i in ids], max_results=len(ids))
+        empty: FeedScan | None = None
         for attempt in range(self.retries + 1):
+            asked: float | None = None
             try:
-                self.requests += 1
                 results = list(self.client.results(search))
+            except _WaitTooLong as error:
+                return Batch(ids, error=ArxivUnavailableError(str(error)))
             except arxiv.HTTPError as error:
                 if error.status == 400:  # a malformed ID: asking again cannot help
                     return Batch(
                         ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}")
                     )
                 failure = f"{host} answered HTTP {error.status}"
+                asked = self._retry_after()
+                if error.status == 429:
+                    self._widen()
             except RefusedReplyError as error:
                 if not error.retry:
                     return Batch(ids, error=ArxivUnavailableError(f"arXiv: {error}"))
@@ -132,50 +363,115 @@ class ArxivSource:
                 failure = f"no answer from {host} ({type(error).__name__})"  # it never answered
             except arxiv.ArxivError as error:
                 failure = f"{host}: {type(error).__name__}"
+            except ValueError as error:  # the package's parser on a field `scan_feed` did not foresee
+                return Batch(ids, error=ArxivUnavailableError(f"arXiv's reply could not be read ({error})"))
             else:
-                return _match(ids, results)
+                scan = self._session.scan
+                assert scan is not None  # a reply was parsed, so it was scanned
+                if scan.entries:
+                    return _match(ids, results, scan)
+                # Since 2026 arXiv sometimes answers valid IDs with an empty feed: ask again
+                # before saying that none of them exists.
+                empty, failure = scan, "arXiv answered with no entries"
             if attempt < self.retries:
-                wait = max(self.client.delay_seconds, 1.0) * 2**attempt
-                log.info(f"arXiv: {failure}; retrying in {wait:.0f} s ({attempt + 1}/{self.retries})")
-                self._sleep(wait)
+                self._backoff = max(max(self._session.delay, MIN_BACKOFF) * 2**attempt, asked or 0.0)
+                log.info(f"arXiv: {failure}; asking again in {self._backoff:.0f} s ({attempt + 1}/{self.retries})")
+        if empty is not None and failure == "arXiv answered with no entries":
+            return _match(ids, [], empty)
         return Batch(ids, error=ArxivUnavailableError(f"arXiv unavailable: {failure}, {self.retries + 1} tries"))
 
+    def _retry_after(self) -> float | None:
+        """The wait the last reply asked for, shared with every process; None if it asked for none."""
+        seconds = retry_after_seconds(self._session.retry_after, self._clock())
+        if seconds is not None:
+            self._turns.defer(self._clock() + seconds)
+        return seconds
 
-def _match(ids: list[ArxivId], results: list[arxiv.Result]) -> Batch:
-    """Match results back to the requested IDs; what is left over is missing."""
+    def _widen(self) -> None:
+        """After a 429, twice the spacing (at least `MIN_BACKOFF`) for the rest of the build, said once."""
+        widened = max(2 * self._session.delay, MIN_BACKOFF)
+        if self.spacing < widened:
+            self.spacing = widened
+            log.info(
+                f"arXiv asks for fewer requests (HTTP 429): they are now {widened:g} s apart for the rest of this build",
+                once=True,
+            )
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date); None if unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit() and len(value) <= 9:
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = when.timestamp() - now
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _match(ids: list[ArxivId], results: list[arxiv.Result], scan: FeedScan) -> Batch:
+    """Match results back to the requested IDs; what is left over is missing, or unreadable."""
     by_version: dict[ArxivId, Paper] = {}
     latest: dict[str, Paper] = {}
+    problems: dict[ArxivId, str] = {}
     for result in results:
-        paper = _to_paper(result)
+        paper = _to_paper(result, scan)
         if paper is None:
             continue
+        if result.entry_id in scan.odd_dates:
+            odd = scan.odd_dates[result.entry_id]
+            problems[paper.versioned_id] = (
+                f"arXiv's entry has a <published> date that is not a date ({odd[:40]!r}); shown without it"
+                if odd
+                else "arXiv's entry has no <published> date; shown without it"
+            )
         by_version[paper.versioned_id] = paper
         if paper.id not in latest or latest[paper.id].version < paper.version:
             latest[paper.id] = paper
+    sent = {parsed for entry in scan.entries if (parsed := _entry_id(entry)) is not None}
     batch = Batch(ids)
     for arxiv_id in ids:
         paper = latest.get(arxiv_id.base) if arxiv_id.version is None else by_version.get(arxiv_id)
-        if paper is None:
-            batch.missing.append(arxiv_id)
-        else:
+        if paper is not None:
             batch.papers[arxiv_id] = paper
+            if paper.versioned_id in problems:
+                batch.problems[arxiv_id] = problems[paper.versioned_id]
+        elif arxiv_id in sent or (arxiv_id.version is None and any(s.base == arxiv_id.base for s in sent)):
+            batch.unreadable[arxiv_id] = "arXiv sent an entry for it that could not be read (no title or date)"
+        else:
+            batch.missing.append(arxiv_id)
     return batch
 
 
-def _to_paper(result: arxiv.Result) -> Paper | None:
+def _entry_id(entry: str) -> ArxivId | None:
+    """The paper an entry's `<id>` (``http://arxiv.org/abs/2403.16584v1``) names, if it names one."""
+    try:
+        return parse_id(entry.strip().rsplit("/abs/", 1)[-1])
+    except InvalidIdError:
+        return None
+
+
+def _to_paper(result: arxiv.Result, scan: FeedScan) -> Paper | None:
     try:
         short = parse_id(result.get_short_id())
     except InvalidIdError:
         return None  # e.g. the error entry arXiv sends with a 400
-    if short.version is None:
+    title = " ".join(result.title.split())
+    if short.version is None or not title:
         return None
     return Paper(
         id=short.base,
         version=short.version,
-        title=" ".join(result.title.split()),
+        title=title,
         abstract=" ".join(result.summary.split()),
         authors=tuple(author.name for author in result.authors),
-        published=result.published.date().isoformat(),
+        published="" if result.entry_id in scan.odd_dates else result.published.date().isoformat(),
     )
 
 

@@ -125,6 +125,9 @@ class DigestConfig(BlockOptions):
     refresh_days = _Type((int, float), default=30.0)
     """Days before metadata of an unversioned ID (`2403.16584`, not `2403.16584v2`) is asked for again; stale metadata is still served when arXiv is unreachable."""
 
+    unknown_days = _Type((int, float), default=1.0)
+    """Days an ID arXiv has no paper for is remembered as such, so rebuilds do not ask again (every build still warns); `0` asks at every build."""
+
     offline = _Type(bool, default=False)
     """Never touch the network: serve from the snapshot and the cache only."""
 
@@ -221,6 +224,7 @@ class Settings:
     refresh_days: float
     offline: bool
     snapshot: Path | None
+    unknown_days: float
     localized_headings: bool
     disclose_model: bool
 
@@ -245,6 +249,7 @@ class Settings:
             refresh_days=float(config.refresh_days),
             offline=config.offline,
             snapshot=base_dir / config.snapshot if config.snapshot else None,
+            unknown_days=max(0.0, float(config.unknown_days)),
             localized_headings=config.localized_headings,
             disclose_model=config.disclose_model,
         )

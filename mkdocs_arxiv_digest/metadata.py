@@ -3,6 +3,11 @@
 Metadata of an unversioned ID is asked for again once it is `refresh_days` old; when
 arXiv cannot be asked, the stale copy is served (and the page that shows it is not
 stored whole). Versioned IDs never change; snapshot entries never expire.
+
+An ID arXiv has no paper for is remembered (an ``unknown`` cache row) for `unknown_days`,
+so rebuilds do not ask again, and is a failure at every build, so `--strict` still fails.
+A paper known before (a stale copy) is never declared unknown: arXiv never deletes a
+paper, and since 2026 it sometimes answers valid IDs with nothing; the copy is served.
 """
 
 from __future__ import annotations
@@ -23,6 +28,17 @@ if TYPE_CHECKING:
     from mkdocs_arxiv_digest.snapshot import Snapshot
 
 OFFLINE = "not in the snapshot or the cache, and `offline` is on"
+UNKNOWN = "unknown"
+"""Cache rows of IDs arXiv has no paper for: when it said so."""
+
+
+def not_on_arxiv(settings: Settings) -> Failure:
+    """The failure of an ID arXiv has no paper for; one reason for all, so many are one warning."""
+    days = settings.unknown_days
+    memory = f"arXiv is asked again after {days:g} day{'s' if days != 1 else ''}, or at once with `unknown_days: 0`"
+    return Failure(
+        f"arXiv has no paper with this identifier (check it; {memory})", kind="unknown-id", not_on_arxiv=True
+    )
 
 
 class Metadata:
@@ -57,6 +73,11 @@ class Metadata:
         self._snapshot = snapshot
         self.papers.clear()
 
+    def new_build(self) -> None:
+        """A build begins: arXiv's spacing, widened after a 429 for the rest of a build, is reset."""
+        if self._source is not None:
+            self._source.begin_build()
+
     def failure(self, build: Build, arxiv_id: ArxivId) -> Failure:
         return build.paper_failures.get(arxiv_id, Failure("no metadata"))
 
@@ -86,7 +107,17 @@ class Metadata:
                 to_fetch.append(arxiv_id)
             else:
                 self.papers[arxiv_id] = paper
-        return to_fetch, stale
+        known_unknown = self._remembered_unknown([i for i in to_fetch if i not in stale], now)
+        for arxiv_id in known_unknown:
+            build.paper_failures[arxiv_id] = not_on_arxiv(self.settings)
+        return [i for i in to_fetch if i not in known_unknown], stale
+
+    def _remembered_unknown(self, ids: list[ArxivId], now: float) -> set[ArxivId]:
+        """The IDs arXiv said it has no paper for, less than `unknown_days` ago."""
+        if not ids or self.settings.unknown_days <= 0:
+            return set()
+        said = self.cache.get_records(UNKNOWN, ids, lambda data: float(data["checked"]))
+        return {i for i, at in said.items() if 0 <= now - at < self.settings.unknown_days * 86400}
 
     def fetch(self, build: Build, ids: list[ArxivId], stale: dict[ArxivId, Paper]) -> Iterator[ArxivId]:
         """Fetch metadata; yield each ID as soon as it is known (fetched, or a stale copy)."""
@@ -105,10 +136,16 @@ class Metadata:
                 if arxiv_id.version is None:
                     self._fetched[arxiv_id] = time.time()
                 yield arxiv_id
+            for arxiv_id, problem in batch.problems.items():
+                log.warning(f"{arxiv_id}: {problem}")
             for arxiv_id in batch.missing:
-                build.paper_failures[arxiv_id] = Failure(
-                    f"arXiv has no paper {arxiv_id} (check the identifier)", kind="unknown-id"
-                )
+                if arxiv_id in stale:  # known before: arXiv's silence is not news of its absence
+                    yield from self._fall_back(build, arxiv_id, stale, "arXiv's reply did not include it")
+                    continue
+                build.paper_failures[arxiv_id] = not_on_arxiv(self.settings)
+                self.cache.put_record(UNKNOWN, str(arxiv_id), {"checked": time.time()})
+            for arxiv_id, reason in batch.unreadable.items():
+                yield from self._fall_back(build, arxiv_id, stale, reason)
             if batch.error is not None:
                 for arxiv_id in batch.ids:
                     yield from self._fall_back(build, arxiv_id, stale, str(batch.error))
@@ -134,5 +171,5 @@ class Metadata:
             client = arxiv_source.make_client(
                 settings.arxiv_api_url, timeout=settings.timeout, delay=settings.arxiv_delay
             )
-            self._source = arxiv_source.ArxivSource(client, retries=settings.retries)
+            self._source = arxiv_source.ArxivSource(client, retries=settings.retries, max_wait=settings.timeout)
         return self._source

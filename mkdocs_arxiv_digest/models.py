@@ -135,6 +135,9 @@ class Failure:
     kind: str = "unavailable"
     """What went wrong, for hosts that tell warnings apart (Sphinx's ``suppress_warnings``):
     one of `FAILURE_KINDS`."""
+    not_on_arxiv: bool = False
+    """arXiv has no paper by this identifier (or no such version): readers are told so, and
+    the row links to no abstract page (there is none)."""
 
 
 FAILURE_KINDS = {

@@ -85,6 +85,7 @@ class Pipeline:
             self._snapshot_hash = file_hash(self.settings.snapshot)
             self.resolver.use_snapshot(_load_snapshot(self.settings.snapshot))
         self.build = Build(snapshot_hash=self._snapshot_hash, usage_at_start=self.resolver.usage_counts())
+        self.resolver.metadata.new_build()
 
     def scan(self, files: Files) -> list[ScannedPage]:
         """What every documentation page of an MkDocs site asks for (pages unchanged since the last scan are not read again)."""

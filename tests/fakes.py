@@ -6,7 +6,9 @@ one behaviour per request, in order): an HTTP status, ``"close"`` (drop the
 connection), ``("slow", seconds)``, ``("trickle", seconds)`` (the headers, then one
 byte of the reply every ``seconds``), ``("trickle-headers", seconds)`` (the status
 line and headers too, a byte every ``seconds``), ``"huge"`` (the reply padded with whitespace
-past `huge_bytes`, its end marked only by closing the connection); for the model
+past `huge_bytes`, its end marked only by closing the connection); for arXiv
+``(status, {header: value})`` (e.g. a 429 with a `Retry-After`) and ``"empty"`` (a
+feed of no entries, as arXiv sometimes sends for IDs it has), ``("feed", text)``; for the model
 ``"broken-json"``, ``"refusal"``, ``"missing-field"``, ``"truncated"``, and replies of
 a shape the API does not have: ``"content-number"``, ``"no-message"``,
 ``"choices-not-a-list"``, ``"deep-json"``, ``"usage-text"``; for arXiv, feeds no
@@ -110,11 +112,17 @@ class _Server:
         handler.send_header("content-type", content_type)
         handler.send_header("content-length", str(len(data)))
         handler.send_header("retry-after-ms", "10")
+        for name, value in self.reply_headers(behaviour):
+            handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
 
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         raise NotImplementedError
+
+    def reply_headers(self, behaviour: Behaviour) -> list[tuple[str, str]]:
+        """Headers of a scripted reply beyond the usual ones."""
+        return []
 
     @staticmethod
     def _trickle(
@@ -206,6 +214,12 @@ class FakeArxiv(_Server):
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         if isinstance(behaviour, int):
             return behaviour, "text/plain", "unavailable"
+        if isinstance(behaviour, tuple) and isinstance(behaviour[0], int):  # (status, headers)
+            return behaviour[0], "text/plain", "Rate exceeded."
+        if behaviour == "empty":  # arXiv's silent empty reply to valid IDs (2026)
+            return 200, "application/atom+xml", _feed([], 0)
+        if isinstance(behaviour, tuple) and behaviour[0] == "feed":  # a feed written by the test
+            return 200, "application/atom+xml", behaviour[1]
         if behaviour in HOSTILE_FEEDS:
             return 200, "application/atom+xml", HOSTILE_FEEDS[behaviour]
         query = parse_qs(urlparse(path).query)
@@ -222,6 +236,11 @@ class FakeArxiv(_Server):
         found = [paper for paper in map(self._lookup, reversed(ids)) if paper is not None]
         found = found[: int(query.get("max_results", ["10"])[0])]
         return 200, "application/atom+xml", _feed([_entry(p) for p in found], len(found))
+
+    def reply_headers(self, behaviour: Behaviour) -> list[tuple[str, str]]:
+        if isinstance(behaviour, tuple) and isinstance(behaviour[0], int):
+            return list(behaviour[1].items())
+        return []
 
     def _lookup(self, requested: str) -> FakePaper | None:
         match = re.match(r"^(.*?)(?:v(\d+))?$", requested)

@@ -120,7 +120,7 @@ def test_zensical_strict_option_fails_every_build_while_a_problem_remains(
     tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM
 ) -> None:
     command = zensical_site(tmp_path, arxiv_api, llm_api, strict=True)
-    problem = "index.md:5: 2403.99999: arXiv has no paper 2403.99999 (check the identifier)"
+    problem = "index.md:5: 2403.99999: arXiv has no paper with this identifier (check it;"
 
     first = run(command, tmp_path)
     # Zensical stores a page only once it converted, so the failed page is converted, and fails, again.
@@ -155,7 +155,7 @@ def test_zensical_without_the_option_warns_once_naming_the_page(
     # page that converted is stored and not converted again until its source or the config
     # changes, or the build is --clean.
     assert first.returncode == second.returncode == clean.returncode == 0
-    warning = "arxiv-digest: index.md:5: 2403.99999: arXiv has no paper 2403.99999"
+    warning = "arxiv-digest: index.md:5: 2403.99999: arXiv has no paper with this identifier"
     assert warning in first.stderr and warning in clean.stderr
     assert "arxiv-digest" not in second.stderr
     assert [row.title for row in read_digest((tmp_path / "site/index.html").read_text(encoding="utf-8")).rows] == [

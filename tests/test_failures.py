@@ -46,7 +46,7 @@ def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: 
     assert build.returncode == 0, build.log
     # arXiv would answer 0000.0000 with silence; no paper can have month 00, so it is caught locally.
     assert "index.md:2: skipped '0000.0000': 0000 is not a valid year and month" in build.log
-    assert "index.md:4: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    assert "index.md:4: 2403.99999: arXiv has no paper with this identifier (check it;" in build.log
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
@@ -284,7 +284,9 @@ def test_a_cached_digest_from_before_the_checks_is_checked_when_read(
     assert build.returncode == 0, build.log
     assert len(llm_api.history) == 3  # only the failing one asked again
     assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
-    assert all(value["checked"] == CHECKS_VERSION for key, value in cached_rows(site).items() if key.startswith("digest:"))  # type: ignore[index]
+    assert all(
+        value["checked"] == CHECKS_VERSION for key, value in cached_rows(site).items() if key.startswith("digest:")
+    )  # type: ignore[index]
 
 
 def test_invalid_replies_are_retried_with_the_problem_fed_back(
@@ -453,7 +455,7 @@ def test_prefetch_says_which_paper_failed_where(site: Site, arxiv_api: FakeArxiv
         result = CliRunner().invoke(main, ["prefetch", "-f", str(config)])
 
     assert result.exit_code == 1
-    assert "notes/week.md:5: 2403.99999: arXiv has no paper 2403.99999 (check the identifier)" in result.stderr
+    assert "notes/week.md:5: 2403.99999: arXiv has no paper with this identifier (check it;" in result.stderr
     assert "1/2 papers complete" in result.stdout
 
 

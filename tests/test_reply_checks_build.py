@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Site, block
 from tests.fakes import FakeArxiv, FakeLLM
+from tests.helpers import Site, block
 
 TITLE = "SparseRoute: Mixture Routing for Short Text Extreme Classification"
 ABSTRACT = (

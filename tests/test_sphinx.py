@@ -190,7 +190,7 @@ def test_problems_fail_with_W_and_a_plain_build_goes_on(
 
     assert build.returncode == 0, build.log
     assert "index.rst:10: WARNING: skipped 'abc': not an arXiv identifier" in build.log
-    assert "index.rst:12: WARNING: 2403.99999: arXiv has no paper 2403.99999" in build.log
+    assert "index.rst:12: WARNING: 2403.99999: arXiv has no paper with this identifier" in build.log
     assert "myst.md:5: WARNING: skipped '2403.1658': identifiers from 2403 have 5 digits" in build.log
     assert "WARNING: 2403.16584: no summary" in build.log or "WARNING: 2309.12284: no summary" in build.log
     summaries = [row.summary for row in build.rows() + build.rows("myst")]
@@ -458,7 +458,7 @@ def test_the_command_line_prefetches_and_snapshots_a_sphinx_project(
             os.chdir(here)
 
     assert prefetch.exit_code == 1  # 2403.99999 is not on arXiv
-    assert "index: 2403.99999: arXiv has no paper 2403.99999" in prefetch.stderr
+    assert "index: 2403.99999: arXiv has no paper with this identifier" in prefetch.stderr
     assert "2/3 papers complete" in prefetch.stdout
     assert snapshot.exit_code == 1 and "Wrote 2 papers to" in snapshot.stdout
     pinned = load_snapshot(sphinx.src / "pinned.yml")
