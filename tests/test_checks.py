@@ -477,3 +477,228 @@ def test_is_english(code: str, english: bool) -> None:
 )
 def test_are_close(first: str, second: str, close: bool) -> None:
     assert languages.are_close(first, second) is close
+
+
+# --- degenerate and unfaithful replies (issue 18) ------------------------------------------
+
+WORKSHOP = "Proceedings of Workshop AEW10: Concepts in Information Theory and Communications"
+WORKSHOP_ABSTRACT = (
+    "The 10th Asia-Europe Workshop on Concepts in Information Theory and Communications brought together 41 "
+    "researchers in Boston. These proceedings collect the 23 papers presented there, on source coding, network "
+    "information theory, lattice codes and the capacity of channels with feedback, with a foreword by the chairs."
+)
+WHISPER = "Careless Whisper: Speech-to-Text Hallucination Harms"
+WHISPER_ABSTRACT = (
+    "Speech-to-text services such as OpenAI's Whisper are used in hospitals, courts and call centres. We transcribe "
+    "13,140 audio segments with Whisper and find that about 1% of the transcriptions contain whole phrases that "
+    "were never spoken, and that 38% of these hallucinations are harmful: they invent violence, personal details or "
+    "authority. Hallucinations are more frequent for speakers with aphasia. We discuss why they happen and ask "
+    "vendors to reduce them."
+)
+WHISPER_ZH = (
+    "OpenAI的Whisper等语音转文本服务被用于医院、法庭和呼叫中心。我们用Whisper转写了13,140段音频，发现约１％的转写"
+    "包含从未说过的完整短语，其中38％的幻觉有害：它们虚构了暴力、个人信息或权威。失语症患者的语音更常出现幻觉。"
+    "我们讨论了幻觉产生的原因，并呼吁供应商减少幻觉。"
+)
+WHISPER_SUMMARY_ZH = "研究发现Whisper约1%的转写含有从未说过的幻觉短语，其中38%有害，失语症说话者受影响更多。"
+XML = "InceptionXML: A Lightweight Framework with Synchronized Negative Sampling for Short Text Extreme Classification"
+XML_ABSTRACT = (
+    "Short text extreme classification tags a search query or a product title with the few relevant labels among "
+    "millions. We propose InceptionXML, a light-weight convolutional encoder that convolves along the embedding "
+    "dimension instead of the word dimension, and InceptionXML+, which synchronizes the label shortlister with the "
+    "extreme classifier during training. On AmazonTitles-670K it outperforms BERT-based models while using a "
+    "tenth of their memory, and it trains on a single GPU."
+)
+XML_ZH = (
+    "短文本极端分类为搜索查询或商品标题从数百万个标签中标出少数相关标签。我们提出InceptionXML，一种沿嵌入维度而不是"
+    "单词维度做卷积的轻量级卷积编码器，以及在训练中让标签筛选器与极端分类器同步的InceptionXML+。在AmazonTitles-670K"
+    "上，它优于基于BERT的模型，而内存只需其十分之一，并且可以在单个GPU上训练。"
+)
+
+
+def problems_of(title: str, abstract: str, reply: dict[str, str], language: str) -> list[str]:
+    return [str(problem) for problem in check_digest(title, abstract, reply, language)]
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "reply", "language", "problems"),
+    [
+        # The issue's repetition loop, and a translation that loops for its second half.
+        (
+            WHISPER,
+            WHISPER_ABSTRACT,
+            {"abstract": "中文摘要的翻译，" * 21},
+            "zh",
+            [
+                "abstract repeats itself (“中文摘要的翻译，” 21 times); translate each sentence of the abstract once",
+                "abstract is not a faithful translation of this abstract: it lost 13,140, 1%, 38%, OpenAI of the "
+                "4 figures and names of the original; translate this abstract, keeping every number and every "
+                "name of a model, dataset or method as written",
+            ],
+        ),
+        (
+            WHISPER,
+            WHISPER_ABSTRACT,
+            {"abstract": WHISPER_ZH[:110] + "我们讨论了幻觉产生的原因。" * 8},
+            "zh",
+            [
+                "abstract repeats itself (“我们讨论了幻觉产生的原因。” 8 times); translate each sentence of the abstract once"
+            ],
+        ),
+        # The original title with a marker (the issue's), before or after it.
+        (
+            WORKSHOP,
+            WORKSHOP_ABSTRACT,
+            {"title": "【译】" + WORKSHOP},
+            "zh",
+            [
+                "title is the original with “【译】” added, not translated into Chinese (Simplified); "
+                "translate the title itself"
+            ],
+        ),
+        (
+            XML,
+            XML_ABSTRACT,
+            {"title": XML + "（中文标题）"},
+            "zh",
+            [
+                "title is the original with “（中文标题）” added, not translated into Chinese (Simplified); "
+                "translate the title itself"
+            ],
+        ),
+        (
+            WORKSHOP,
+            WORKSHOP_ABSTRACT,
+            {"title": "Titel: " + WORKSHOP},
+            "de",
+            ["title is the original with “Titel:” added, not translated into German; translate the title itself"],
+        ),
+        # A translation with the original kept beside it is a translation.
+        (WHISPER, WHISPER_ABSTRACT, {"title": "粗心的Whisper：语音转文本幻觉的危害（" + WHISPER + "）"}, "zh", []),
+        # The issue's template around a cut-off title.
+        (
+            WORKSHOP,
+            WORKSHOP_ABSTRACT,
+            {"summary": "本文研究Proceedings of Works。"},
+            "zh",
+            ["summary only repeats (part of) the title; say what the paper contributes"],
+        ),
+        # The abstract's first sentence as the summary (llama-cpp-python's SmolLM2-135M), in either language.
+        (
+            XML,
+            XML_ABSTRACT,
+            {"summary": XML_ABSTRACT.split(". ")[0] + "."},
+            "en",
+            [
+                "summary copies the abstract word for word (“Short text extreme classification tags a search query "
+                "or a …”); write one sentence of your own saying what the paper contributes"
+            ],
+        ),
+        (
+            WHISPER,
+            WHISPER_ABSTRACT,
+            {"abstract": WHISPER_ZH, "summary": WHISPER_ZH.split("。")[1] + "。"},
+            "zh",
+            [
+                "summary copies the abstract word for word (“我们用Whisper转写了13,140段音频，发现约１％的转写包含从未说过的完整"
+                "短语，其中38％的幻觉有害：它们虚构了…”); write one sentence of your own saying what the paper contributes"
+            ],
+        ),
+        # llama-server's SmolLM2-135M: about nothing in the paper, and about the text's layout.
+        (
+            WHISPER,
+            WHISPER_ABSTRACT,
+            {"summary": "One sentence: How the world is losing its ability to read the word"},
+            "en",
+            [
+                "summary is not about this paper: it shares no term with its title or abstract; "
+                "summarize this paper's abstract"
+            ],
+        ),
+        (
+            XML,
+            XML_ABSTRACT,
+            {
+                "summary": "The paper is divided into a single paragraph. The first paragraph provides an "
+                "introduction to the topic."
+            },
+            "en",
+            ["summary describes the layout of the text (“paragraph”), not the paper; say what the paper contributes"],
+        ),
+        # ... but a paper on paragraphs may say so.
+        (
+            "Paragraph Retrieval for Long Documents",
+            "We split long documents into paragraphs and retrieve the paragraph that answers a question; on "
+            "NaturalQuestions our retriever finds the right paragraph for 71.2% of the questions, 9 points more "
+            "than a sentence retriever, at the same cost per query.",
+            {"summary": "Retrieving whole paragraphs instead of sentences answers 71.2% of NaturalQuestions."},
+            "en",
+            [],
+        ),
+        # An invented figure; figures reached another way are not invented.
+        (
+            WHISPER,
+            WHISPER_ABSTRACT,
+            {"summary": "Whisper hallucinates in 1% of transcriptions, and 45% of the hallucinations are harmful."},
+            "en",
+            ["summary states 45%, which the title and abstract do not; state only figures the abstract gives"],
+        ),
+        (WHISPER, WHISPER_ABSTRACT, {"summary": WHISPER_SUMMARY_ZH}, "zh", []),
+        (
+            "Language Models are Few-Shot Learners",
+            "We train GPT-3, an autoregressive language model with 175B parameters, 10x more than any previous "
+            "non-sparse language model, and test its performance in the few-shot setting on a wide range of tasks.",
+            {"summary": "训练了1750亿参数的GPT-3，表明扩大规模后（1）少样本即可完成任务，（2）无需微调。"},
+            "zh",
+            [],
+        ),
+        # Fidelity: full-width figures and numbers in words are kept; names must be.
+        (WHISPER, WHISPER_ABSTRACT, {"abstract": WHISPER_ZH}, "zh", []),
+        (XML, XML_ABSTRACT, {"abstract": XML_ZH}, "zh", []),
+        (
+            XML,
+            XML_ABSTRACT,
+            {"abstract": XML_ZH.replace("InceptionXML", "初始模型").replace("BERT", "变换器").replace("GPU", "显卡")},
+            "zh",
+            [
+                "abstract is not a faithful translation of this abstract: it lost InceptionXML, BERT, GPU of "
+                "the 4 figures and names of the original; translate this abstract, keeping every number and "
+                "every name of a model, dataset or method as written"
+            ],
+        ),
+        # A fluent translation of another paper: replies mixed up, or ids swapped in a batch file.
+        (
+            XML,
+            XML_ABSTRACT,
+            {"abstract": WHISPER_ZH},
+            "zh",
+            [
+                "abstract is not a faithful translation of this abstract: it lost InceptionXML, AmazonTitles, "
+                "BERT, GPU of the 4 figures and names of the original and has 13,140, 1%, 38%, OpenAI, "
+                "which the original does not have; translate this abstract, keeping every number and every name "
+                "of a model, dataset or method as written"
+            ],
+        ),
+        (
+            XML,
+            XML_ABSTRACT,
+            {"title": "粗心的Whisper：语音转文本幻觉的危害"},
+            "zh",
+            ["title lost the name InceptionXML; translate this title, keeping names of methods as written"],
+        ),
+    ],
+)
+def test_degenerate_and_unfaithful_replies(
+    title: str, abstract: str, reply: dict[str, str], language: str, problems: list[str]
+) -> None:
+    assert problems_of(title, abstract, reply, language) == problems
+
+
+@pytest.mark.parametrize(
+    ("written", "in_translation"),
+    [("12", "十二"), ("twelve", "12"), ("12", "twelve"), ("66.4%", "66.4％"), ("1,000", "1 000"), ("2.5", "2,5")],
+)
+def test_a_figure_may_be_written_another_way(written: str, in_translation: str) -> None:
+    from mkdocs_arxiv_digest.checks.fidelity import _values
+
+    assert _values(f"We use {written} models.", words=True) & _values(in_translation, words=True)
