@@ -90,6 +90,7 @@ DISKCACHE_SCHEMA = frozenset(
         ("index", "Cache_expire_time", "CREATE INDEX Cache_expire_time ON Cache (expire_time)"),
         ("index", "Cache_tag_rowid", "CREATE INDEX Cache_tag_rowid ON Cache(tag, rowid)"),
         *(
+            # "CREATE INDEX IF NOT EXISTS <name> ON Cache (<column>)": the name is its sixth word.
             ("index", policy["init"].split()[5], policy["init"].replace(" IF NOT EXISTS", ""))
             for policy in diskcache.core.EVICTION_POLICY.values()
             if policy["init"] is not None
@@ -341,9 +342,10 @@ def _read_only(database: Path) -> sqlite3.Connection | None:
     """A read-only connection to ``database`` (a regular file), if its schema and `Settings` are as diskcache writes them.
 
     The schema is checked before any query of a row: SQLite would run a view or a
-    trigger planted in it. Nothing here obeys the `Settings` table (no setting, no PRAGMA of it is applied); it is
-    checked so that a table that needs resetting is reset, and reported, by `open_store`
-    on every build, not only on one that happens to write. None when it needs that, or
+    trigger planted in it. Nothing here obeys the `Settings` table (no setting, no
+    PRAGMA of it is applied); it is checked so that a table that needs resetting is
+    reset, and reported, by `open_store` on every build, not only on one that happens
+    to write. None when it needs that, or
     SQLite cannot read the file: `open_store` then says why, or moves the file aside.
     """
     try:
@@ -370,9 +372,10 @@ def open_store(directory: Path) -> diskcache.Cache:
     """diskcache's store in ``directory``, opened with our settings whatever its database held.
 
     A `cache.db` (or a file SQLite keeps beside it) that is not a regular file, that
-    SQLite cannot use, or whose schema is not diskcache's, is moved aside, reported, and replaced by an empty cache: it is a
-    cache, so a build that goes on and fetches again is what a user wants, rather than a
-    failure that returns on every build of a CI cache that cannot be overwritten.
+    SQLite cannot use, or whose schema is not diskcache's, is moved aside, reported,
+    and replaced by an empty cache: it is a cache, so a build that goes on and fetches
+    again is what a user wants, rather than a failure that returns on every build of a
+    CI cache that cannot be overwritten.
     """
     database = directory / _DATABASE
     try:
