@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS
+from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS, safe_tex
 from tests.browser import browser_page, needs_chromium, serve
 from tests.fakes import FakeArxiv
 from tests.helpers import Site, block
@@ -33,8 +33,11 @@ from tests.helpers import Site, block
 MATHJAX_CONFIG = r"""window.MathJax = {
   tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true, processEnvironments: true },
   options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
+  loader: { paths: { fonts: new URL("mathjax/fonts", document.baseURI).href } },
 };
 """
+# (`loader.paths.fonts`: where MathJax 4 finds its font's files, served from 127.0.0.1
+# instead of its CDN; MathJax 3 has no use for it.)
 
 TITLE_MATH = r"$O(n^2)$"
 # Math as abstracts write it: it must still be typeset.
@@ -51,27 +54,35 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(scope="session")
-def mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """MathJax 3's `es5` directory, from the npm registry once, then from pytest's cache."""
+def fetch_mathjax(major: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of MathJax ``major``'s `tex-mml-chtml.js`, from the npm registry once, then from pytest's cache.
+
+    MathJax 3 ships its browser files in `es5/`; MathJax 4 at the package's top, and
+    loads its font's files at run time: they go in its `fonts/` (see `MATHJAX_CONFIG`).
+    """
     store = getattr(request.config, "cache", None)  # none under `-p no:cacheprovider`: fetch for this run
-    cache = Path(store.mkdir("mathjax-3")) if store is not None else tmp_path_factory.mktemp("mathjax-3")
-    es5 = cache / "package/es5"
-    if (es5 / "tex-mml-chtml.js").is_file():
-        return es5
+    cache = Path(store.mkdir(f"mathjax-{major}")) if store is not None else tmp_path_factory.mktemp(f"mathjax-{major}")
+    directory = cache / ("mathjax/es5" if major == "3" else "mathjax")
+    if (directory / "tex-mml-chtml.js").is_file():
+        return directory
+    npm_unpack(f"mathjax@{major}", cache / "mathjax")
+    if major == "4":
+        npm_unpack("@mathjax/mathjax-newcm-font@4", directory / "fonts/mathjax-newcm-font")
+    return directory
+
+
+def npm_unpack(package: str, destination: Path) -> None:
+    """The files of the npm ``package`` in ``destination``; skips the test where npm cannot fetch it."""
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("no npm on this machine: MathJax cannot be fetched (apt-get install npm)")
     with tempfile.TemporaryDirectory() as download:
         result = subprocess.run(
-            [npm, "pack", "mathjax@3", "--pack-destination", download],
-            capture_output=True,
-            text=True,
-            timeout=300,
+            [npm, "pack", package, "--pack-destination", download], capture_output=True, text=True, timeout=300
         )
-        tarballs = list(Path(download).glob("mathjax-*.tgz"))
+        tarballs = list(Path(download).glob("*.tgz"))
         if result.returncode != 0 or len(tarballs) != 1:
-            pytest.skip(f"npm could not fetch mathjax@3 ({' '.join(result.stderr.split()[:6])})")
+            pytest.skip(f"npm could not fetch {package} ({' '.join(result.stderr.split()[:6])})")
         with tarfile.open(tarballs[0]) as archive:
             # Files and directories under package/ only: Debian 12's Python (3.11.2) has no
             # extraction filter, later ones warn (an error here) without one.
@@ -83,10 +94,23 @@ def mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
                 and ".." not in member.name.split("/")
             ]
             if hasattr(tarfile, "data_filter"):
-                archive.extractall(cache, members=members, filter="data")
+                archive.extractall(download, members=members, filter="data")
             else:
-                archive.extractall(cache, members=members)
-    return es5
+                archive.extractall(download, members=members)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(Path(download) / "package", destination)
+
+
+@pytest.fixture(scope="session")
+def mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MathJax 3's `es5` directory."""
+    return fetch_mathjax("3", request, tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=["3", "4"])
+def any_mathjax(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MathJax 3's, then MathJax 4's, directory of `tex-mml-chtml.js`."""
+    return fetch_mathjax(request.param, request, tmp_path_factory)
 
 
 @contextlib.contextmanager
@@ -175,9 +199,12 @@ FORBIDDEN_ATTRIBUTES = {"href", "style", "class", "id", "mathcolor", "mathbackgr
 
 
 @needs_chromium
-def test_every_allowed_command_is_plain_math_in_mathjax(mathjax: Path, tmp_path: Path) -> None:
-    """The allow-list against the real MathJax: each command is known and makes no link, style or id."""
-    (tmp_path / "mathjax").symlink_to(mathjax, target_is_directory=True)
+def test_every_allowed_command_is_plain_math_in_mathjax(any_mathjax: Path, tmp_path: Path) -> None:
+    """The allow-list against the real MathJax 3 and 4: each command is known and makes no link, style or id.
+
+    With a bracketed option too, wherever `safe_tex` lets one through (issue 16.4).
+    """
+    (tmp_path / "mathjax").symlink_to(any_mathjax, target_is_directory=True)
     (tmp_path / "index.html").write_text(
         "<!doctype html><script>window.MathJax = {startup: {typeset: false}};</script>"
         '<script src="mathjax/tex-mml-chtml.js"></script>',
@@ -186,6 +213,9 @@ def test_every_allowed_command_is_plain_math_in_mathjax(mathjax: Path, tmp_path:
     cases = [f"\\{name}{{javascript:a}}{{b}}" for name in sorted(COMMANDS - {"begin", "end"})]
     cases += [f"\\{symbol}" for symbol in sorted(SYMBOLS)]
     cases += [f"\\begin{{{name}}}a&b\\\\c&d\\end{{{name}}}" for name in sorted(ENVIRONMENTS)]
+    options = [f"\\{name}[mathcolor=red,mathbackground=red,data-x=1]{{a}}{{b}}" for name in sorted(COMMANDS)]
+    options += [f"\\begin{{{name}}}[baseline 9]a\\end{{{name}}}" for name in sorted(ENVIRONMENTS)]
+    cases += [tex for tex in options if safe_tex(tex) is not None]
     dialogs: list[str] = []
     with serve(tmp_path) as url, typeset_page(url, dialogs) as page:
         mathml: dict[str, str] = page.evaluate(TO_MATHML, cases)
@@ -193,8 +223,12 @@ def test_every_allowed_command_is_plain_math_in_mathjax(mathjax: Path, tmp_path:
     problems = {}
     for tex, markup in mathml.items():
         attributes = set(re.findall(r"\s([\w:-]+)=", markup))
+        # MathJax's own data attributes: `data-mjx-*`, and MathJax 4's `data-latex` (the
+        # source), `data-semantic-*` (its speech rule engine's enrichment) and
+        # `data-break-align` (set by `aligned`, `split` and `gathered` whatever the input).
+        own = ("data-mjx-", "data-semantic-", "data-latex", "data-break-align")
         made = (attributes & FORBIDDEN_ATTRIBUTES) | {
-            a for a in attributes if a.startswith("data-") and not a.startswith("data-mjx-")
+            a for a in attributes if a.startswith("data-") and not a.startswith(own)
         }
         # An unknown command is shown in red (`noundefined`): not harmful, but not math either.
         if made or re.search(r"<(maction|mglyph|semantics|annotation)", markup):
@@ -235,3 +269,56 @@ def test_the_readme_mathjax_config_filters_tex_the_plugin_did_not_write(mathjax:
     assert marked == 0
     assert covering == []
     assert dialogs == []
+
+
+# Layout attacks within the old allow-list (issue 16.12) and an option of `\cancel` that
+# MathJax turns into attributes (issue 16.4): a smashed 30-row matrix over what is
+# above, an opaque 80em box, 70 `\qquad` making the page wider than the window, 240 `\!`
+# moving text 40em left.
+LAYOUT_HOSTILE = [
+    r"$\smash{\begin{matrix}" + r"x \\ " * 29 + r"x\end{matrix}}$",
+    r"$\cancel[mathbackground=white,mathcolor=white,data-padding=40em]{}$",
+    "$" + r"\qquad " * 70 + "x$",
+    "$" + r"\! " * 240 + "x$",
+]
+# What MathJax drew outside the block (paragraph, cell, list item) that holds the math,
+# beyond what a tall fraction or a big operator of ordinary math overhangs.
+OUT_OF_PLACE = """() => [...document.querySelectorAll('mjx-container')].flatMap(container => {
+  const block = container.parentElement.closest('p, li, td, th, dd, div') || document.body;
+  const bounds = block.getBoundingClientRect();
+  return [...container.querySelectorAll('*')].filter(element => {
+    if (element.closest('mjx-assistive-mml')) return false;
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) return false;
+    return box.left < bounds.left - 4 || box.right > bounds.right + 4
+      || box.top < bounds.top - 24 || box.bottom > bounds.bottom + 24;
+  }).map(element => element.tagName.toLowerCase() + ' in ' + container.textContent.slice(0, 30));
+})"""
+
+
+@needs_chromium
+def test_hostile_layout_stays_in_its_place(site: Site, arxiv_api: FakeArxiv, any_mathjax: Path) -> None:
+    """No span draws over the page or widens it, with MathJax 3 and 4 and no `ui/safe`."""
+    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", " and ".join(LAYOUT_HOSTILE + ORDINARY) + ".")
+    site.config |= {
+        "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
+        "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
+    }
+    site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
+    site.page("javascripts/mathjax.js", MATHJAX_CONFIG)
+    build = site.build("--strict")
+    assert build.returncode == 0, build.log
+    (build.site / "mathjax").symlink_to(any_mathjax, target_is_directory=True)
+    dialogs: list[str] = []
+    with serve(build.site) as url, typeset_page(url, dialogs) as page:
+        typeset = page.locator(".arithmatex mjx-container").count()
+        out_of_place = page.evaluate(OUT_OF_PLACE)
+        covering = page.evaluate(COVERING)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        text = page.locator("body").inner_text()
+
+    assert out_of_place == []
+    assert covering == []
+    assert widths[0] <= widths[1]
+    assert typeset == 4 + len(ORDINARY)  # the ordinary math is still typeset
+    assert r"$\smash{\begin{matrix}" in text  # the hostile spans read as text
