@@ -17,6 +17,7 @@ import pytest
 
 from mkdocs_arxiv_digest import arxiv_source
 from mkdocs_arxiv_digest.arxiv_source import USER_AGENT, retry_after_seconds
+from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, validated_options
 from mkdocs_arxiv_digest.ids import parse_id
@@ -165,16 +166,17 @@ def test_a_paper_known_before_is_never_declared_unknown_on_an_empty_reply(
     wanted = [DigestRequest(parse_id("2403.16584"), "en", "m")]
     with closing(Cache(settings.cache_dir, clock=clock)) as cache:
         first = Resolver(settings, cache, Snapshot(), source=source(settings, clock))
-        list(first.metadata.fetch(*first.metadata.take_at_hand([wanted[0].id])))
+        build = Build()
+        list(first.metadata.fetch(build, *first.metadata.load_local(build, [wanted[0].id])))
         clock.now += settings.refresh_days * DAY + 1  # due a refresh: arXiv is asked again
         arxiv_api.script = ["empty"] * 3  # every try of it
 
         resolver = Resolver(settings, cache, Snapshot(), source=source(settings, clock))
-        known = list(resolver.metadata.fetch(*resolver.metadata.take_at_hand([wanted[0].id])))
+        known = list(resolver.metadata.fetch(build, *resolver.metadata.load_local(build, [wanted[0].id])))
 
         assert known == [wanted[0].id]
         assert resolver.row(wanted[0]).paper is not None
-        assert not resolver.metadata.is_fresh(wanted[0].id)  # a stale copy: the page is not stored whole
+        assert not resolver.metadata.is_fresh(build, wanted[0].id)  # a stale copy: the page is not stored whole
         assert len(arxiv_api.history) == 4
         assert cache.get_records("unknown", ["2403.16584"], lambda data: data) == {}
 
