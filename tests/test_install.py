@@ -86,7 +86,8 @@ def licenses(source: Path) -> set[str]:
 
 
 def modules(source: Path) -> set[str]:
-    return {f"{PACKAGE}/{path.name}" for path in (source / PACKAGE).glob("*.py")}
+    package = source / PACKAGE
+    return {f"{PACKAGE}/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")}  # checks/ too
 
 
 def test_sdist_holds_the_package_and_nothing_else(dist: Dist) -> None:
