@@ -284,7 +284,8 @@ def test_a_cached_digest_from_before_the_checks_is_checked_when_read(
     assert build.returncode == 0, build.log
     assert len(llm_api.history) == 3  # only the failing one asked again
     assert build.digest().rows[1].summary == "本文研究了《Explainable》中的问题，并提出了一种新的方法。"
-    assert all(value["checked"] == CHECKS_VERSION for key, value in cached_rows(site).items() if key.startswith("digest:"))  # type: ignore[index]
+    digests = [value for key, value in cached_rows(site).items() if key.startswith("digest:")]
+    assert all(value["checked"] == CHECKS_VERSION for value in digests)  # type: ignore[index]
 
 
 def test_invalid_replies_are_retried_with_the_problem_fed_back(
