@@ -44,6 +44,10 @@ from seed_checks import DEFAULT_SEED, read_entries
 from mkdocs_arxiv_digest.checks import check_digest
 from mkdocs_arxiv_digest.checks.content import needs_translation, repetition_problem, title_problems
 from mkdocs_arxiv_digest.checks.fidelity import (
+    MAX_WRONG_SHARE,
+    MIN_WRONG,
+    _required_figures,
+    _values,
     abstract_fidelity_problem,
     title_fidelity_problem,
 )
@@ -157,14 +161,16 @@ def degenerate(entries: list[Entry]) -> dict[str, list[tuple[Entry, dict[str, st
         )
         add("summary: an invented figure", entry, "zh", summary=entry.summary.rstrip("。") + "，准确率提高了37.5%。")
         add("summary: about nothing in the paper (en)", entry, "en", summary=other.summary and WHISPER_135M)
-        add(
-            "reply: another paper's, whole",
-            entry,
-            "zh",
-            title=other.translated_title,
-            summary=other.summary,
-            abstract=other.translated_abstract,
-        )
+        for other in entries:
+            if other is not entry:
+                add(
+                    "reply: another paper's, whole (every other entry)",
+                    entry,
+                    "zh",
+                    title=other.translated_title,
+                    summary=other.summary,
+                    abstract=other.translated_abstract,
+                )
     return kinds
 
 
@@ -173,6 +179,14 @@ NAME = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9]*\b")
 
 # What llama-server's SmolLM2-135M answered for 2402.08021 (issue 18).
 WHISPER_135M = "One sentence: How the world is losing its ability to read the word"
+
+
+def figures_lost(source: str, translation: str) -> bool:
+    """`abstract_fidelity_problem`'s rule on the figures alone."""
+    figures = _required_figures(source)
+    kept = _values(translation, words=True)
+    lost = sum(not values & kept for _text, values in figures)
+    return lost >= MIN_WRONG and lost > MAX_WRONG_SHARE * len(figures)
 
 
 def rate(hits: int, total: int) -> str:
@@ -223,6 +237,11 @@ def main() -> int:
         "fidelity of figures and names (messages of 20-200 characters with some)": (
             lambda code, s, t: 20 <= len(s) < 200 and bool(HAS_FIGURE_OR_NAME.search(s)),
             lambda code, s, t: abstract_fidelity_problem(s, t),
+        ),
+        # Figures alone: what a translated message keeps whatever its placeholders (FILE, MODE).
+        "fidelity of figures alone (messages with a figure to keep)": (
+            lambda code, s, t: len(s) >= 20 and bool(_required_figures(s)),
+            lambda code, s, t: figures_lost(s, t),
         ),
         # Messages that could be titles; identification (slow) only for those holding the original.
         "title with a marker added (title-like messages, 2+ words to translate)": (

@@ -32,7 +32,9 @@ SNAPSHOT = Path(__file__).resolve().parent.parent / "example_site" / "arxiv-dige
 KINDS = (
     ("language", ("is in ", "% in ", "expected ")),
     ("untranslated title", ("title is the original",)),
-    ("echo or title", ("repeats the title", "repeats the instructions", "too short to say")),
+    ("echo or title", ("repeats (part of) the title", "repeats the instructions", "too short to say")),
+    ("degenerate", ("repeats itself", "copies the abstract", "layout of the text", "not about this paper")),
+    ("unfaithful", ("not a faithful translation", "title lost the name", "which the title and abstract do not")),
     ("length", ("too short", "too long", "longer than")),
     ("math", ("math",)),
     ("cut off", ("cut off",)),

