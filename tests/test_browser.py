@@ -322,3 +322,49 @@ def test_hostile_layout_stays_in_its_place(site: Site, arxiv_api: FakeArxiv, any
     assert widths[0] <= widths[1]
     assert typeset == 4 + len(ORDINARY)  # the ordinary math is still typeset
     assert r"$\smash{\begin{matrix}" in text  # the hostile spans read as text
+
+
+# MathJax's own defaults: `\(...\)`, `\[...\]`, `$$...$$` and `\begin{...}` typeset anywhere
+# in the page's text (the browser decodes `&#92;` before MathJax reads it). Only the font
+# path is set, for MathJax 4 to find its fonts on 127.0.0.1.
+DEFAULT_MATHJAX_CONFIG = r"""window.MathJax = {
+  loader: { paths: { fonts: new URL("mathjax/fonts", document.baseURI).href } },
+};
+"""
+# Issue 16, finding 5: text outside the digest's math spans, delimited for a page-wide MathJax.
+PAGE_WIDE = [
+    r"\(\href{javascript:alert(1)}{\text{[PDF]}}\)",
+    r"$$\style{position:fixed;top:0;left:0;width:100vw;height:100vh}{\href{https://evil.example}{x}}$$",
+    r"\begin{equation}\href{javascript:alert(2)}{y}\end{equation}",
+    r"\[\class{md-header}{z}\]",
+]
+
+
+@needs_chromium
+def test_text_outside_math_is_not_typeset_by_a_page_wide_mathjax(
+    site: Site, arxiv_api: FakeArxiv, any_mathjax: Path
+) -> None:
+    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", " and ".join(PAGE_WIDE + ORDINARY) + ".")
+    site.config |= {
+        "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
+        "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
+    }
+    site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
+    site.page("javascripts/mathjax.js", DEFAULT_MATHJAX_CONFIG)
+    build = site.build("--strict")
+    assert build.returncode == 0, build.log
+    (build.site / "mathjax").symlink_to(any_mathjax, target_is_directory=True)
+    dialogs: list[str] = []
+    with serve(build.site) as url, typeset_page(url, dialogs) as page:
+        typeset = page.locator("mjx-container").count()
+        in_spans = page.locator(".arithmatex mjx-container").count()
+        links = page.eval_on_selector_all("mjx-container a, mjx-container [href]", "l => l.map(a => a.outerHTML)")
+        covering = page.evaluate(COVERING)
+        script_links = page.eval_on_selector_all('[href^="javascript:"]', CLICK_ALL)
+        page.wait_for_timeout(200)
+        text = page.locator("body").inner_text()
+
+    # Only the digest's own math is typeset (title in table and footnote, summary likewise, the abstract's).
+    assert typeset == in_spans == 4 + len(ORDINARY)
+    assert links == [] and covering == [] and script_links == [] and dialogs == []
+    assert r"\(\href{javascript:alert(1)}{\text{[PDF]}}\)" in text
