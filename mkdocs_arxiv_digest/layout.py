@@ -35,6 +35,16 @@ _UNAVAILABLE = {
     "fr": ("Pas encore de résumé.", "Informations indisponibles ; voir arXiv."),
     "es": ("Aún no hay resumen.", "Datos no disponibles; véase arXiv."),
 }
+_NOT_ON_ARXIV = {
+    "en": ("arXiv has no paper with this identifier.",),
+    "zh": ("arXiv 上没有这个编号的论文。",),
+    "zh-hant": ("arXiv 上沒有這個編號的論文。",),
+    "ja": ("arXiv にはこの識別子の論文がありません。",),
+    "ko": ("arXiv에는 이 식별자의 논문이 없습니다.",),
+    "de": ("arXiv hat kein Paper mit dieser Kennung.",),
+    "fr": ("arXiv n’a aucun article sous cet identifiant.",),
+    "es": ("arXiv no tiene ningún artículo con este identificador.",),
+}
 HEADINGS = ("Ref", "Title", "Summary")
 """The table's headings (the seed digest's), unless the site asks for them in its language."""
 _HEADINGS = {
@@ -237,6 +247,7 @@ def lay_out(
     labels = FootnoteLabels() if labels is None else labels
     presentation = Presentation() if presentation is None else presentation
     no_summary, no_paper = unavailable(language)
+    (not_on_arxiv,) = _localized(_NOT_ON_ARXIV, language)
     written_by, reviewed = _localized(_WRITTEN_BY, language)
     headings = _localized(_HEADINGS, language) if presentation.localized_headings else HEADINGS
     entries = []
@@ -244,8 +255,9 @@ def lay_out(
         label, first = labels.label(row.requested, language)
         title = row.paper.title if row.paper else str(row.requested)
         summary = no_paper if row.paper is None else no_summary if row.digest is None else row.digest.summary
+        summary = not_on_arxiv if row.not_on_arxiv else summary
         missing = row.digest is None
-        url = row.requested.url
+        url = None if row.not_on_arxiv else row.requested.url  # its abstract page does not exist
         footnote = _footnote(row, title, summary, missing) if first else None
         if footnote is not None and presentation.disclose_model and row.digest is not None:
             origin = reviewed if row.digest.reviewed else written_by.format(model=row.digest.model)
@@ -257,7 +269,8 @@ def lay_out(
 def _footnote(row: Row, title: str, summary: str, missing: bool) -> tuple[Part, ...]:
     """Translated title, original title, link, summary, translated abstract, original abstract."""
     paper, digest = row.paper, row.digest
-    parts = [Part(TITLE, title), Part(LINK, row.requested.url), Part(NOTE if missing else SUMMARY, summary)]
+    link = [] if row.not_on_arxiv else [Part(LINK, row.requested.url)]
+    parts = [Part(TITLE, title), *link, Part(NOTE if missing else SUMMARY, summary)]
     if paper is None:
         return tuple(parts)
     if digest is not None and digest.title:

@@ -123,6 +123,8 @@ class Row:
     requested: ArxivId
     paper: Paper | None = None
     digest: Digest | None = None
+    not_on_arxiv: bool = False
+    """arXiv said it has no paper by this identifier: readers are told so, with no link."""
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class PageRenderer:
         which renders no Sphinx page; a Sphinx build warns from its directives itself).
         """
         for request in requests:
-            row = self.resolver.row(request)
+            row = self.resolver.row(request, build)
             build.shown[request] = row.digest is not None
             if (
                 page is not None
@@ -126,7 +126,7 @@ class PageRenderer:
                 log.info(f"{_where(page, line)}: {request.id} is already listed on line {seen[request.id]}; shown once")
                 continue
             seen[request.id] = line
-            row = self.resolver.row(request)
+            row = self.resolver.row(request, build)
             build.shown[request] = row.digest is not None
             if row.digest is None:
                 failure = self.resolver.failure(build, request)

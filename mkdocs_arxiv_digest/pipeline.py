@@ -111,7 +111,7 @@ class Pipeline:
 
     def row(self, request: DigestRequest) -> Row:
         """What is known of a paper now: metadata and digest, or less."""
-        return self.resolver.row(request)
+        return self.resolver.row(request, self.build)
 
     def failure(self, request: DigestRequest) -> Failure:
         """Why a paper is incomplete this build (ask only when it is)."""

@@ -67,11 +67,14 @@ class Resolver:
         self.digests.clear()
         self._keys.clear()
 
-    def row(self, request: DigestRequest) -> Row:
-        """What is known of a paper now: metadata and digest, or less."""
+    def row(self, request: DigestRequest, build: Build | None = None) -> Row:
+        """What is known of a paper now: metadata and digest, or less (and, with ``build``,
+        whether arXiv said this build that it has no such paper)."""
         paper = self.metadata.papers.get(request.id)
-        digest = self.digests.get(self.digest_key(request)) if paper else None
-        return Row(request.id, paper, digest)
+        if paper is None:
+            failure = self.metadata.failure(build, request.id) if build is not None else None
+            return Row(request.id, not_on_arxiv=failure is not None and failure.not_on_arxiv)
+        return Row(request.id, paper, self.digests.get(self.digest_key(request)))
 
     def failure(self, build: Build, request: DigestRequest) -> Failure:
         """Why the paper is incomplete (ask only when it is)."""

@@ -50,8 +50,11 @@ def test_unknown_ids_get_a_placeholder_row_and_a_warning(site: Site, arxiv_api: 
     rows = build.digest().rows
     assert [(row.title, row.summary) for row in rows] == [
         ("Distilling text", "This work on Distilling text contributes a new method and shows that it works."),
-        ("2403.99999", "Details unavailable; see the paper on arXiv."),
+        ("2403.99999", "arXiv has no paper with this identifier."),
     ]
+    # No link to an abstract page that does not exist (issue 19.12), in the table or the footnote.
+    assert rows[1].title_href == ""
+    assert "https://arxiv.org/abs/2403.99999" not in build.html()
     assert arxiv_api.queries == [["2403.16584", "2403.99999"]]
     assert len(llm_api.history) == 1
     assert not any(key.startswith("paper:2403.99999") for key in cached_rows(site))
