@@ -12,6 +12,7 @@ paper, and since 2026 it sometimes answers valid IDs with nothing; the copy is s
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -130,7 +131,8 @@ class Metadata:
         source = self.source()
         before = source.requests
         for batch in source.fetch_batches(ids):
-            for arxiv_id, paper in batch.papers.items():
+            for arxiv_id, fetched in batch.papers.items():
+                paper = as_text(fetched)
                 self.cache.put_paper(arxiv_id, paper)
                 self.papers[arxiv_id] = paper
                 if arxiv_id.version is None:
@@ -173,3 +175,15 @@ class Metadata:
             )
             self._source = arxiv_source.ArxivSource(client, retries=settings.retries, max_wait=settings.timeout)
         return self._source
+
+
+def as_text(paper: Paper) -> Paper:
+    """``paper`` with the text-mode TeX of its title and abstract as text (`\\emph{x}`, ``` ``x'' ```,
+    `\\%`), math spans kept: converted once, as it arrives, so the cache, the snapshot, the
+    checks, the model and every page see the same text (issue 19.13)."""
+    from mkdocs_arxiv_digest.textmode import tex_text_to_unicode
+
+    title, abstract = tex_text_to_unicode(paper.title), tex_text_to_unicode(paper.abstract)
+    if (title, abstract) == (paper.title, paper.abstract):
+        return paper
+    return dataclasses.replace(paper, title=title, abstract=abstract)

@@ -44,6 +44,10 @@ from pylatexenc.macrospec import MacroSpec
 
 from mkdocs_arxiv_digest.tex import MATH_SPAN
 
+# Math spans, and escaped dollars: `\$` made `$` would pair with another dollar into a
+# math span that was never there (`costs \$5 ... $x$`), so it is kept as written.
+_KEPT = re.compile(rf"{MATH_SPAN.pattern}|\\\$")
+
 MAX_LENGTH = 4_000
 """Longest text converted. arXiv limits an abstract to 1,920 characters; the longest
 title or abstract in the recorded responses is 1,915. Longer text is returned as it is."""
@@ -79,7 +83,7 @@ def tex_text_to_unicode(text: str) -> str:
         spans.append(match.group())
         return chr(_PLACEHOLDER_BASE + len(spans) - 1)
 
-    prose = MATH_SPAN.sub(hold, text)
+    prose = _KEPT.sub(hold, text)
     if len(spans) > 0xFFFD or _nesting(prose) > MAX_NESTING:
         return text
     prose = _RAW_SPECIAL.sub(r"\1\\\2", prose)

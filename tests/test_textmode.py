@@ -7,6 +7,8 @@ import time
 import pytest
 
 from mkdocs_arxiv_digest.textmode import MAX_LENGTH, MAX_NESTING, tex_text_to_unicode
+from tests.fakes import FakeArxiv
+from tests.helpers import Site, block
 
 # The TeX of real titles and abstracts (issue 19.13 and the recorded arXiv responses).
 CONVERTED = [
@@ -101,3 +103,24 @@ def test_too_deep_or_too_long_is_left_as_it_is() -> None:
     assert tex_text_to_unicode("\\emph{" * MAX_NESTING + "x" + "}" * MAX_NESTING) == "x"
     long = "\\emph{x}" + " " * MAX_LENGTH
     assert tex_text_to_unicode(long) == long
+
+
+def test_a_build_shows_text_mode_tex_as_text(site: Site, arxiv_api: FakeArxiv) -> None:
+    # Issue 19.13: what readers saw raw. Converted as the metadata arrives, math kept as math.
+    arxiv_api.add(
+        "2309.12284",
+        r"\emph{MetaMath}: Bootstrap Your Own Mathematical Questions",
+        r"We propose \textbf{MetaMath}, \eg for ``reasoning'' at 66.4\% on GSM8K, with $O(n^2)$ cost.",
+    )
+    site.page("index.md", block("2309.12284"))
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    digest = build.digest()
+    assert digest.rows[0].title == "MetaMath: Bootstrap Your Own Mathematical Questions"
+    (footnote,) = digest.footnotes.values()
+    assert (
+        footnote[-1].removesuffix(" ↩")
+        == "We propose MetaMath, e.g. for “reasoning” at 66.4% on GSM8K, with $O(n^2)$ cost."
+    )
