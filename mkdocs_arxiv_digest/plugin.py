@@ -34,6 +34,9 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Present so that `mkdocs serve` keeps one instance (and its pipeline) across rebuilds."""
 
+    # After mkdocs-static-i18n's (-100), which sets `theme.language` to the language this
+    # build is for: with no `language` option, the digest is in the language of the build.
+    @event_priority(-110)
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         config.markdown_extensions.extend(missing_extensions(config.markdown_extensions))
         settings = site_settings(config, self.config)
@@ -43,10 +46,15 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
                 self.pipeline = Pipeline(settings)
         self.pipeline.begin_build()
         # An extension instance, as mkdocstrings adds its own: MkDocs passes it to Python-Markdown as is.
-        config.markdown_extensions.append(self.pipeline.markdown_extension())  # type: ignore[arg-type]
+        # mkdocs-static-i18n builds each language with the same config: one instance, this build's.
+        extension = self.pipeline.markdown_extension()
+        config.markdown_extensions[:] = [e for e in config.markdown_extensions if not isinstance(e, type(extension))]
+        config.markdown_extensions.append(extension)  # type: ignore[arg-type]
         return config
 
-    @event_priority(50)  # before other plugins read or generate pages
+    # Late: the files this build renders, as other plugins left them (mkdocs-static-i18n keeps
+    # only the language being built at -100; a paper asked for in a language no page shows is waste).
+    @event_priority(-110)
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.pipeline is not None
         with errors_as(PluginError):
