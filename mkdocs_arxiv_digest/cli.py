@@ -198,8 +198,23 @@ def _mkdocs_site(config_file: Path) -> tuple[Settings, PagesOf]:
         raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
     settings = site_settings(config, plugin.config)
 
+    languages = config.plugins.get("i18n")  # mkdocs-static-i18n: each language's version, in its language
+
     def pages_of(pipeline: Pipeline) -> list[ScannedPage]:
-        return [page for page in pipeline.scan(get_files(config)) if page.requests]
+        pages = [page for page in pipeline.scan(get_files(config)) if page.requests]
+        if languages is None or plugin.config.language:
+            return pages
+        from mkdocs_arxiv_digest.i18n import page_languages
+
+        shown = page_languages((page.page for page in pages), languages.config)
+        return [
+            # Rendered as a build would in the site's language; in the others, only counted.
+            ScannedPage(page.page, page.markdown if language == settings.language else None, requests)
+            for page in pages
+            if page.markdown is not None
+            for language in shown[page.page]
+            if (requests := pipeline.requests_in(page.markdown, language))
+        ]
 
     return settings, pages_of
 
@@ -245,7 +260,7 @@ def _render_pages(pipeline: Pipeline, pages: list[ScannedPage]) -> int:
     for page in pages:
         if page.markdown is not None:
             pipeline.render_page(page.markdown, page.page)
-        else:  # a Sphinx document: its directives are reST or MyST, rendered by Sphinx
+        else:  # a Sphinx document (reST or MyST), or a page of a language other than the site's
             pipeline.note_shown(page.requests, page.page)
     pipeline.report()
     return sum(pipeline.shown.values())

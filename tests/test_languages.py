@@ -11,8 +11,10 @@ import io
 from typing import Any
 
 import pytest
+import yaml
 from sphinx.cmd.build import build_main
 
+from mkdocs_arxiv_digest.i18n import page_languages
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import Site, SphinxBuild, SphinxSite, block, clean_env, environment
 
@@ -115,3 +117,67 @@ def test_one_sphinx_project_built_in_two_languages(sphinx: SphinxSite, arxiv_api
     assert is_chinese(rows["zh"].summary) and not is_chinese(rows["en"].summary)
     assert len(arxiv_api.queries) == 1  # the second language's build reads the cache
     assert len(llm_api.history) == 2
+
+
+@pytest.mark.parametrize("structure", ["suffix", "folder"])
+def test_prefetch_and_snapshot_cover_every_language_the_site_builds(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, structure: str
+) -> None:
+    from tests.test_cli import run
+
+    arxiv_api.add(ID, TITLE, ABSTRACT)
+    arxiv_api.add("2403.11894", "Can Small Language Models (or Humans) Explain Text?", ABSTRACT)
+    site.config["theme"] = {"name": "material", "language": "zh"}
+    site.plugins = [i18n(structure, True), "arxiv-digest"]
+    site.options["snapshot"] = "snapshot.yml"
+    zh, en, only_zh = (
+        ("zh/index.md", "en/index.md", "zh/more.md")
+        if structure == "folder"
+        else ("index.md", "index.en.md", "more.md")
+    )
+    site.page(zh, block(ID))
+    site.page(en, block(ID))
+    site.page(only_zh, block("2403.11894"))  # shown in English through the fallback
+    site.write_config()
+
+    prefetch = run(site.root, "prefetch")
+    snapshot = run(site.root, "snapshot")
+
+    assert prefetch.returncode == 0 and snapshot.returncode == 0, prefetch.stderr + snapshot.stderr
+    assert len(llm_api.history) == 4  # two papers, two languages, each asked once
+    written = yaml.safe_load((site.root / "snapshot.yml").read_text(encoding="utf-8"))
+    assert {paper["id"]: sorted(paper["digests"]) for paper in written["papers"]} == {
+        ID: ["en", "zh"],
+        "2403.11894": ["en", "zh"],
+    }
+    site.options["offline"] = True  # every language builds from the snapshot
+    build = site.build("--strict")
+    assert build.returncode == 0, build.log
+    assert len(llm_api.history) == 4
+
+
+LANGUAGES = {"languages": [{"locale": "zh", "default": True}, {"locale": "en"}, {"locale": "ja", "build": False}]}
+
+
+@pytest.mark.parametrize(
+    ("options", "pages", "expected"),
+    [
+        (
+            {"docs_structure": "suffix"},
+            ["index.md", "index.en.md", "more.md", "a/b.ja.md"],
+            {"index.md": ["zh"], "index.en.md": ["en"], "more.md": ["zh", "en"], "a/b.ja.md": []},
+        ),
+        (
+            {"docs_structure": "suffix", "fallback_to_default": False},
+            ["index.md", "index.en.md", "more.md"],
+            {"index.md": ["zh"], "index.en.md": ["en"], "more.md": ["zh"]},
+        ),
+        (
+            {"docs_structure": "folder"},
+            ["zh/index.md", "en/index.md", "zh/more.md", "en/only.md"],
+            {"zh/index.md": ["zh"], "en/index.md": ["en"], "zh/more.md": ["zh", "en"], "en/only.md": ["en"]},
+        ),
+    ],
+)
+def test_page_languages(options: dict[str, Any], pages: list[str], expected: dict[str, list[str]]) -> None:
+    assert page_languages(pages, LANGUAGES | options) == expected
