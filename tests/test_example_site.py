@@ -100,3 +100,13 @@ def test_digest_in_a_real_browser(served: str) -> None:
         assert f"https://arxiv.org/abs/{ids[1]}" in footnote.inner_text()
         footnote.locator("a.footnote-backref").click()
         page.wait_for_function(f"location.hash === '#fnref:{ids[1]}'")
+
+
+def test_example_site_has_an_english_version_from_the_same_snapshot(built: Path) -> None:
+    # Issue 21: zh + en with mkdocs-static-i18n; the English page's digests are English.
+    english = read_digest((built / "en/index.html").read_text(encoding="utf-8"))
+    chinese = read_digest((built / "index.html").read_text(encoding="utf-8"))
+    assert [row.title for row in english.rows] == [row.title for row in chinese.rows]
+    assert len(english.rows) == 8
+    for row in english.rows:
+        assert row.summary.isascii() and len(row.summary) > 60, row

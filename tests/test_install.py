@@ -150,6 +150,7 @@ def test_wheel_installs_in_a_fresh_venv_and_builds_the_example_site(dist: Dist, 
             "-q",
             dist.wheel,
             "mkdocs-material",
+            "mkdocs-static-i18n",  # the example site is in two languages
         ],
         env=env,
         capture_output=True,
