@@ -6,6 +6,7 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -266,6 +267,13 @@ class Settings:
     unknown_days: float
     localized_headings: bool
     disclose_model: bool
+
+    def as_options(self) -> dict[str, Any]:
+        """These settings as options (paths absolute, unset ones left out): `settings_from_options` makes them again anywhere."""
+        values = dataclasses.asdict(self)
+        values["cache_dir"] = str(self.cache_dir)
+        values["snapshot"] = None if self.snapshot is None else str(self.snapshot)
+        return {name: value for name, value in values.items() if value is not None}
 
     @property
     def presentation(self) -> Presentation:
