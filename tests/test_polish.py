@@ -112,7 +112,7 @@ def environment_variables_read() -> set[str]:
 
 def test_the_readme_lists_every_environment_variable_in_one_table() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("<!-- environment-variables -->")[1].split("<!-- /environment-variables -->")[0]
+    table = readme.split("<!-- environment-variables")[1].split("<!-- /environment-variables -->")[0]
     listed = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.MULTILINE))
 
     read = environment_variables_read()
@@ -169,6 +169,18 @@ def test_a_blank_is_written_for_a_person_and_filled_by_a_later_digest(tmp_path: 
 
     filled = load_snapshot(path).entries["2403.16584"]
     assert filled.blanks == ["en"] and filled.digests["zh"].summary == "一句话。"
+
+
+def test_the_readme_example_entry_reads_as_documented(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### The snapshot file")[1].split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "pinned.yml").write_text(example, encoding="utf-8")
+
+    entry = load_snapshot(tmp_path / "pinned.yml").entries["1412.6980"]
+
+    assert (entry.paper.version, entry.paper.authors) == (9, ("Diederik P. Kingma", "Jimmy Ba"))
+    assert entry.digests["zh"].title == "Adam：一种随机优化方法" and entry.digests["zh"].reviewed
+    assert entry.blanks == []
 
 
 def test_snapshot_keeps_papers_without_a_digest_for_a_person_to_fill_in(
