@@ -110,7 +110,7 @@ def render_ids(
     output_format: str,
     **flags: Any,
 ) -> None:
-    """Print the digest of IDS (Markdown, plain text or HTML), for READMEs, newsletters, mailing lists.
+    """Print the digest of IDS as Markdown, plain text or HTML (READMEs, newsletters, mailing lists).
 
     The site in this folder (mkdocs.yml, else docs/conf.py or conf.py), or the one -f or -C
     names, gives the options (language, model, cache, snapshot...); flags override them.
