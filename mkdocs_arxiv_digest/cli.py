@@ -7,6 +7,7 @@ for the site commands, which need it.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -22,9 +23,9 @@ from mkdocs_arxiv_digest.config import Settings, default_options, settings_from_
 from mkdocs_arxiv_digest.errors import InvalidIdError, log, shown
 from mkdocs_arxiv_digest.frontend import errors_as, site_settings
 from mkdocs_arxiv_digest.ids import parse_id
-from mkdocs_arxiv_digest.layout import lay_out
+from mkdocs_arxiv_digest.layout import DigestLayout, lay_out
 from mkdocs_arxiv_digest.models import DigestRequest, ScannedPage
-from mkdocs_arxiv_digest.render import markdown_digest, portable_text
+from mkdocs_arxiv_digest.render import REQUIRED_EXTENSIONS, markdown_digest, portable_text, text_digest
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -62,29 +63,70 @@ def main(quiet: bool) -> None:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
+FORMATS = ("markdown", "text", "html")
+"""What `render` prints: Markdown to paste elsewhere, plain text for a newsletter, or a site's HTML."""
+
+
 @main.command("render")
 @click.argument("ids", nargs=-1, required=True)
-@click.option("-l", "--language", default="en", show_default=True, help="Language of summaries and translations.")
-@click.option("-m", "--model", default=None, help="Chat model (default: the plugin's).")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI).")
-@click.option("--arxiv-api-url", default=DEFAULTS["arxiv_api_url"], show_default=True)
+@site_options
 @click.option(
-    "--arxiv-delay", default=DEFAULTS["arxiv_delay"], show_default=True, help="Seconds between arXiv requests."
+    "-l", "--language", default=None, help="Language of summaries and translations.  [default: the site's, else en]"
 )
-@click.option("--cache-dir", default=DEFAULTS["cache_dir"], show_default=True, type=click.Path(path_type=Path))
-@click.option("--offline", is_flag=True, help="Use the cache only.")
+@click.option("-m", "--model", default=None, help="Chat model (default: the site's, else the plugin's).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="OpenAI-compatible endpoint (default: the site's, else OPENAI_BASE_URL, else OpenAI).",
+)
+@click.option("--arxiv-api-url", default=None, help=f"[default: the site's, else {DEFAULTS['arxiv_api_url']}]")
+@click.option(
+    "--arxiv-delay",
+    type=float,
+    default=None,
+    help=f"Seconds between arXiv requests.  [default: the site's, else {DEFAULTS['arxiv_delay']}]",
+)
+@click.option(
+    "--cache-dir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help=f"[default: the site's, else {DEFAULTS['cache_dir']}]",
+)
+@click.option(
+    "--offline/--online",
+    default=None,
+    help="Use the snapshot and the cache only.  [default: the site's, else ARXIV_DIGEST_OFFLINE]",
+)
 @click.option("--math/--no-math", default=True, show_default=True, help="Keep $...$ as TeX (GitHub renders it).")
-def render_ids(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any) -> None:
-    """Print the digest of IDS as Markdown (for READMEs, newsletters, mailing lists)."""
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="markdown", show_default=True,
+    help="markdown to paste elsewhere, text for a newsletter, html as a site shows it.",
+)  # fmt: skip
+def render_ids(
+    ids: tuple[str, ...],
+    config_file: Path | None,
+    conf_py: Path | None,
+    math: bool,
+    output_format: str,
+    **flags: Any,
+) -> None:
+    """Print the digest of IDS as Markdown, plain text or HTML (READMEs, newsletters, mailing lists).
+
+    The site in this folder (mkdocs.yml, else docs/conf.py or conf.py), or the one -f or -C
+    names, gives the options (language, model, cache, snapshot...); flags override them.
+    """
     try:
         wanted = [parse_id(text) for text in ids]
     except InvalidIdError as error:
         raise click.BadParameter(shown(error), param_hint="IDS") from None
+    site = _site_settings(config_file, conf_py)
+    given = {
+        name: str(value) if isinstance(value, Path) else value for name, value in flags.items() if value is not None
+    }
     with errors_as(click.ClickException):
-        options = {**options, "cache_dir": str(cache_dir)}
+        options = {**(site.as_options() if site is not None else {}), **given}
         settings = settings_from_options(options, base_dir=Path.cwd(), default_language="en")
-    # Papers only, no pages (the pipeline makes no page machinery) and no snapshot (no option sets one).
-    with _pipeline(settings) as pipeline:
+    with _pipeline(settings) as pipeline:  # papers only, no pages: the pipeline makes no page machinery
         requests = [DigestRequest(arxiv_id, settings.language, settings.model) for arxiv_id in dict.fromkeys(wanted)]
         pipeline.resolve(requests)
         rows = [pipeline.row(request) for request in requests]
@@ -93,9 +135,55 @@ def render_ids(ids: tuple[str, ...], math: bool, cache_dir: Path, **options: Any
             if failure is not None and not failure.reported:
                 log.warning(f"{request.id}: {failure.reason}")
         layout = lay_out(rows, settings.language, presentation=settings.presentation)
-        click.echo(markdown_digest(layout, lambda text: portable_text(text, math=math)), nl=False)
+        if output_format == "text":
+            click.echo(text_digest(layout), nl=False)
+        elif output_format == "html":
+            click.echo(_html_digest(layout, math=math), nl=False)
+        else:
+            click.echo(markdown_digest(layout, lambda text: portable_text(text, math=math)), nl=False)
     if any(row.digest is None for row in rows):
         sys.exit(1)
+
+
+def _html_digest(layout: DigestLayout, *, math: bool) -> str:
+    """The HTML a site shows for ``layout``: its Markdown, converted as a page of a site is.
+
+    Through the site's own path (tokens, Python-Markdown with the digest's extensions, the
+    fragments' postprocessor) rather than an HTML writer of its own, so it cannot drift
+    from what a site shows. Math is arithmatex's (MathJax 3, KaTeX) where ``math`` and
+    `pymdownx` is installed, else text.
+    """
+    import markdown
+
+    from mkdocs_arxiv_digest.fragments import Fragments
+    from mkdocs_arxiv_digest.postprocess import ARITHMATEX, FragmentsExtension
+
+    fragments = Fragments()
+    extensions: list[Any] = [*REQUIRED_EXTENSIONS, FragmentsExtension(fragments)]
+    configs: dict[str, dict[str, Any]] = {}
+    if math and importlib.util.find_spec("pymdownx") is not None:
+        extensions.append(ARITHMATEX)
+        configs[ARITHMATEX] = {"generic": True}
+    page = markdown.Markdown(extensions=extensions, extension_configs=configs)
+    return page.convert(markdown_digest(layout, fragments.token)) + "\n"
+
+
+def _site_settings(config_file: Path | None, conf_py: Path | None) -> Settings | None:
+    """The settings of the site `-f` or `-C` names, or of the one in this folder; None where there is none.
+
+    A `mkdocs.yml` found here that does not enable the plugin gives no settings (the
+    defaults apply); one named with `-f` is an error, as for the site commands.
+    """
+    named = config_file is not None or conf_py is not None
+    if not named and not any(path.is_file() for path in (Path("mkdocs.yml"), Path("docs/conf.py"), Path("conf.py"))):
+        return None
+    try:
+        settings, _pages_of = _read_site(config_file, conf_py)
+    except _NoPlugin:
+        if named:
+            raise
+        return None
+    return settings
 
 
 @main.command()
@@ -123,7 +211,7 @@ def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: the plugin's `snapshot`."
 )
 def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None) -> None:
-    """Write the snapshot file: complete entries for every paper the site shows."""
+    """Write the snapshot file: an entry for every paper the site shows (a blank digest where it has none)."""
     from mkdocs_arxiv_digest.snapshot import check_writable, load_snapshot, save_snapshot
 
     with _site(config_file, conf_py) as (pipeline, pages):
@@ -139,17 +227,31 @@ def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None
         _render_pages(pipeline, pages)
         with errors_as(click.ClickException):
             written = load_snapshot(path)
-        rows = [pipeline.row(request) for request in requests]
-        complete = [row for row in rows if row.paper is not None and row.digest is not None]
-        for row in complete:
-            written.add(row.paper, row.digest)  # type: ignore[arg-type]
+        blank, unknown = 0, 0
+        for request in requests:
+            row = pipeline.row(request)
+            if row.paper is None:
+                unknown += 1  # no metadata to pin: nothing a person could fill in either
+            elif row.digest is None:
+                blank += 1  # its metadata, and a blank digest for a person to write (or a later run)
+                written.add(row.paper, None, blank=request.language)
+            else:
+                written.add(row.paper, row.digest)
         with errors_as(click.ClickException):
             save_snapshot(written, path)
-    missing = len(rows) - len(complete)
-    click.echo(
-        f"Wrote {len(written.entries)} papers to {path}" + (f" ({missing} incomplete, left out)" if missing else "")
+    notes = (
+        [
+            f"{blank} without a summary: fill in its blank `summary:`"
+            if blank == 1
+            else f"{blank} without a summary: fill in their blank `summary:`"
+        ]
+        if blank
+        else []
     )
-    if missing:
+    notes += [f"{unknown} without metadata, left out"] if unknown else []
+    noun = "paper" if len(written.entries) == 1 else "papers"
+    click.echo(f"Wrote {len(written.entries)} {noun} to {path}" + (f" ({'; '.join(notes)})" if notes else ""))
+    if blank or unknown:
         sys.exit(1)
 
 
@@ -184,6 +286,10 @@ def _load(config_file: Path) -> MkDocsConfig:
         return load_config(str(config_file))
 
 
+class _NoPlugin(click.UsageError):
+    """The site's mkdocs.yml does not enable the plugin."""
+
+
 PagesOf = Callable[["Pipeline"], list[ScannedPage]]
 """A site's pages that ask for papers, found with the site's pipeline."""
 
@@ -195,7 +301,7 @@ def _mkdocs_site(config_file: Path) -> tuple[Settings, PagesOf]:
     config = _load(config_file)
     plugin = config.plugins.get("arxiv-digest")
     if plugin is None:
-        raise click.UsageError(f"{config.config_file_path} does not enable the arxiv-digest plugin")
+        raise _NoPlugin(f"{config.config_file_path} does not enable the arxiv-digest plugin")
     settings = site_settings(config, plugin.config)
 
     languages = config.plugins.get("i18n")  # mkdocs-static-i18n: each language's version, in its language

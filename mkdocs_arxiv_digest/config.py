@@ -6,15 +6,18 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+import difflib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast, overload
 from urllib.parse import urlparse
 
-from mkdocs.config.base import BaseConfigOption, Config, ValidationError
+from mkdocs.config.base import BaseConfigOption, Config, ConfigErrors, ConfigWarnings, ValidationError
 
-from mkdocs_arxiv_digest.errors import DigestError
+from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.layout import Presentation
 
 T = TypeVar("T")
@@ -25,6 +28,11 @@ DEFAULT_CACHE_DIR = ".cache/plugin/arxiv-digest"
 DEFAULT_ARXIV_DELAY = 3.0
 """arXiv's terms of use: one request every three seconds."""
 DEFAULT_CONCURRENCY = 8
+OFFLINE_VARIABLE = "ARXIV_DIGEST_OFFLINE"
+"""Sets `offline` for every host (MkDocs, Python-Markdown, Sphinx, the command line) where no option does."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+"""What `OFFLINE_VARIABLE` may say, in any case: YAML 1.1's booleans and the shell's 1/0."""
 
 
 class _Type(Generic[T], BaseConfigOption[T]):
@@ -91,6 +99,11 @@ class _LanguageCode(_Type[str | None]):
 class BlockOptions(Config):
     """Options an ``arxiv-digest`` block may set in its YAML body, overriding the plugin's."""
 
+    def validate(self) -> tuple[ConfigErrors, ConfigWarnings]:
+        """MkDocs' validation, with the likely intended name after an unknown one (`ofline` → `offline`)."""
+        errors, warnings = super().validate()
+        return errors, [(name, _with_suggestion(name, message, self._schema_keys)) for name, message in warnings]
+
     language = _LanguageCode()
     """Language of the summaries and translations, as a code (`zh`, `ja`, `de`, `en`...). Default: `theme.language`, else `en`."""
 
@@ -128,8 +141,8 @@ class DigestConfig(BlockOptions):
     unknown_days = _Type((int, float), default=1.0)
     """Days an ID arXiv has no paper for is remembered as such, so rebuilds do not ask again (every build still warns); `0` asks at every build."""
 
-    offline = _Type(bool, default=False)
-    """Never touch the network: serve from the snapshot and the cache only."""
+    offline = _Type(bool)
+    """Never touch the network: serve from the snapshot and the cache only. Default: `ARXIV_DIGEST_OFFLINE` (`true`, `1`, `yes`), else `false`."""
 
     snapshot = _Type(str)
     """YAML file of pinned entries, relative to `mkdocs.yml`. It wins over the cache; edit it to correct a translation. Written by `arxiv-digest snapshot`."""
@@ -142,6 +155,33 @@ class DigestConfig(BlockOptions):
 
 
 C = TypeVar("C", bound=Config)
+
+
+def _with_suggestion(name: str, message: str, known: Iterable[str]) -> str:
+    """MkDocs' "Unrecognised configuration name" message, with the nearest known name if one is close."""
+    if not message.startswith("Unrecognised configuration name"):
+        return message
+    # 0.75 (difflib's ratio): `ofline`, `langauge`, `snaphot`, `cache-dir` find their option;
+    # `colour` (tests/test_failures.py) and `theme` find none, so nothing unrelated is suggested.
+    close = difflib.get_close_matches(name.replace("-", "_").lower(), sorted(known), n=1, cutoff=0.75)
+    return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
+def offline_from_environment(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether `OFFLINE_VARIABLE` asks for offline builds (for sites whose options leave `offline` unset).
+
+    A value that is neither true nor false is a warning, and builds offline: the
+    variable is set to keep a build off the network (CI), so that is the safe reading.
+    """
+    value = environ.get(OFFLINE_VARIABLE, "").strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    log.warning(
+        f"{OFFLINE_VARIABLE}={environ[OFFLINE_VARIABLE]!r} is neither true nor false (true, 1, yes / false, 0, no);"
+        " building offline",
+        once=True,
+    )
+    return True
 
 
 def check_options(
@@ -228,6 +268,13 @@ class Settings:
     localized_headings: bool
     disclose_model: bool
 
+    def as_options(self) -> dict[str, Any]:
+        """These settings as options (paths absolute, unset ones left out): `settings_from_options` makes them again anywhere."""
+        values = dataclasses.asdict(self)
+        values["cache_dir"] = str(self.cache_dir)
+        values["snapshot"] = None if self.snapshot is None else str(self.snapshot)
+        return {name: value for name, value in values.items() if value is not None}
+
     @property
     def presentation(self) -> Presentation:
         """What readers see beyond the seed's format."""
@@ -235,7 +282,11 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: DigestConfig, *, base_dir: Path, default_language: str | None) -> Settings:
-        """Settings from validated options; relative paths are relative to ``base_dir``."""
+        """Settings from validated options; relative paths are relative to ``base_dir``.
+
+        Every host makes its settings here, so `offline` left unset is read from
+        `OFFLINE_VARIABLE` for all of them alike.
+        """
         return cls(
             language=config.language or default_language or "en",
             model=config.model or DEFAULT_MODEL,
@@ -247,7 +298,7 @@ class Settings:
             timeout=float(config.timeout),
             retries=max(0, config.retries),
             refresh_days=float(config.refresh_days),
-            offline=config.offline,
+            offline=offline_from_environment() if config.offline is None else config.offline,
             snapshot=base_dir / config.snapshot if config.snapshot else None,
             unknown_days=max(0.0, float(config.unknown_days)),
             localized_headings=config.localized_headings,

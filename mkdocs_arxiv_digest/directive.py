@@ -122,7 +122,22 @@ def read_body(body: list[str], first_line: int, directive: Directive | None = No
     """
     directive = directive or Directive(line=max(first_line - 1, 1), start=0, end=0, indent="")
     if any(_YAML_KEY.match(line) for line in body):
-        _read_yaml(directive, "\n".join(body), first_line)
+        # Options, then IDs as in a plain list (`language: en` over bare IDs) is not YAML, and
+        # would lose the whole block: the IDs are read apart, and the block says where they go.
+        bare = [index for index, line in enumerate(body) if _is_bare_ids(line)]
+        _read_yaml(directive, "\n".join("" if index in bare else line for index, line in enumerate(body)), first_line)
+        if bare:
+            for index in bare:
+                _read_lines(directive, [body[index]], first_line + index)
+            directive.ids.sort(key=lambda found: found[1])
+            example = next((str(arxiv_id) for arxiv_id, line in directive.ids if line == first_line + bare[0]), "ID")
+            directive.problems.append(
+                (
+                    first_line + bare[0],
+                    "papers outside `papers:`: a block with options lists its papers under `papers:`, "
+                    f"one `- {example}` a line (read as such)",
+                )
+            )
     else:
         _read_lines(directive, body, first_line)
     if not directive.ids and not directive.problems:
@@ -145,6 +160,20 @@ def _read_lines(directive: Directive, body: list[str], first_line: int) -> None:
         for token in re.split(r"[\s,]+", _COMMENT.sub("", line)):
             if token:
                 _add_id(directive, token, first_line + offset)
+
+
+def _is_bare_ids(line: str) -> bool:
+    """Whether a line of a YAML body is IDs as a plain list writes them: not indented, no key, no `-`."""
+    text = _COMMENT.sub("", line)
+    if not text.strip() or text[0].isspace() or text[0] == "-" or _YAML_KEY.match(text):
+        return False
+    for token in re.split(r"[\s,]+", text.strip()):
+        try:
+            parse_id(token)
+        except InvalidIdError:
+            continue
+        return True  # one ID makes it a line of IDs; its other words are reported as `_read_lines` does
+    return False
 
 
 def _add_id(directive: Directive, text: str, line: int) -> None:

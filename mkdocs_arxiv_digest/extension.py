@@ -45,6 +45,8 @@ _pipelines: dict[Settings, Pipeline] = {}
 """One pipeline per configuration and process: pages share the cache handle and clients."""
 STRICT = "strict"
 """The extension's own option (MkDocs has `--strict`): a page with any problem raises `DigestError`."""
+_UNSET_FLAGS = frozenset({"offline"})
+"""Boolean options with no default: unset, the environment decides (`config.offline_from_environment`)."""
 _one_strict_page = threading.Lock()
 """Strict pages convert one at a time, so no other page's warning is counted against one."""
 
@@ -60,9 +62,13 @@ class ArxivDigestExtension(Extension):
     """Expands ``arxiv-digest`` blocks; options as the plugin's (see `DigestConfig`)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        # Python-Markdown reads a None default as "boolean"; unset text options are "" here.
+        # Python-Markdown reads a None default as "boolean" (`"true"` becomes True): so it stays
+        # for `offline`, whose unset value defers to ARXIV_DIGEST_OFFLINE; other unset options are "".
         self.config = {
-            name: ["" if default is None else default, f"As the plugin option `{name}`."]
+            name: [
+                None if name in _UNSET_FLAGS else "" if default is None else default,
+                f"As the plugin option `{name}`.",
+            ]
             for name, default in default_options().items()
         }
         self.config[STRICT] = [False, "Raise `DigestError` for a page with any problem, instead of warning."]
@@ -80,7 +86,9 @@ class ArxivDigestExtension(Extension):
 
     def pipeline(self) -> Pipeline:
         """The pipeline of these options (shared by every page converted with them); raises `DigestError`."""
-        options = {name: value for name, value in self.getConfigs().items() if value != "" and name != STRICT}
+        options = {
+            name: value for name, value in self.getConfigs().items() if value not in ("", None) and name != STRICT
+        }
         settings = settings_from_options(options, base_dir=Path.cwd(), default_language="en")
         if settings not in _pipelines:
             _pipelines[settings] = Pipeline(settings)

@@ -45,15 +45,22 @@ class PageRenderer:
         self.page_cache = page_cache
 
     def report(self, build: Build) -> None:
-        """Warn about every paper shown incomplete since the last report, naming page, line and ID."""
-        for reason, places in build.incomplete.items():
+        """Warn about every paper shown incomplete since the last report, naming page, line and ID.
+
+        In page and line order (pages render in navigation order, and a page's papers as
+        they resolve); a line grouping many papers sits where its first one would.
+        """
+        warnings: list[tuple[tuple[str, int], str]] = []
+        for reason, found in build.incomplete.items():
+            places = sorted(found, key=lambda place: _place_order(place[0]))
             if len(places) < GROUP_FROM:
-                for where, arxiv_id in places:
-                    log.warning(f"{where}: {arxiv_id}: {reason}")
+                warnings += [(_place_order(where), f"{where}: {arxiv_id}: {reason}") for where, arxiv_id in places]
                 continue
             named = ", ".join(f"{where} ({arxiv_id})" for where, arxiv_id in places[:GROUP_SHOWN])
             more = f" and {len(places) - GROUP_SHOWN} more" if len(places) > GROUP_SHOWN else ""
-            log.warning(f"{len(places)} papers: {reason} — at {named}{more}")
+            warnings.append((_place_order(places[0][0]), f"{len(places)} papers: {reason} — at {named}{more}"))
+        for _order, message in sorted(warnings, key=lambda warning: warning[0]):
+            log.warning(message)
         build.incomplete.clear()
 
     def directives(self, build: Build, markdown: str) -> list[Directive]:
@@ -137,6 +144,16 @@ class PageRenderer:
 
     def _is_complete(self, build: Build, row: Row) -> bool:
         return row.digest is not None and self.resolver.metadata.is_fresh(build, row.requested)
+
+
+def _place_order(where: str) -> tuple[str, int]:
+    """``notes/a.md:12`` as (page, line), to sort by; a place without a line (``line 12``, a Sphinx document) too."""
+    page, _, line = where.rpartition(":")
+    if line.isdigit():
+        return page, int(line)
+    if where.startswith("line ") and where[5:].isdigit():
+        return "", int(where[5:])
+    return where, 0
 
 
 def _where(page: str | None, line: int) -> str:

@@ -179,21 +179,32 @@ class Pipeline:
             log.info(self.summary_line())
 
     def summary_line(self) -> str:
-        """One line for the end of a build: papers, cached, generated, failed, requests, tokens."""
+        """One line for the end of a build: papers, from the snapshot, cached, generated, failed, requests, tokens."""
         build = self.build
         shown = build.shown
         complete = {request for request, ok in shown.items() if ok}
         generated = len(complete & build.generated)
+        pinned = len({request for request in complete - build.generated if self._pinned(request)})
         usage = self.resolver.usage(build)
         tokens = ""
         if usage is not None:
             tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
             if usage.rejected_tokens:
                 tokens += f", {usage.rejected_tokens} of them on rejected replies"
+        snapshot = f"{pinned} from the snapshot, " if pinned else ""
         return (
-            f"{len(shown)} papers: {len(complete) - generated} cached, {generated} generated, "
-            f"{len(shown) - len(complete)} failed; {build.arxiv_requests} arXiv requests{tokens}"
+            f"{_count(len(shown), 'paper')}: {snapshot}{len(complete) - generated - pinned} cached, "
+            f"{generated} generated, {len(shown) - len(complete)} failed; "
+            f"{_count(build.arxiv_requests, 'arXiv request')}{tokens}"
         )
+
+    def _pinned(self, request: DigestRequest) -> bool:
+        """Whether the snapshot holds the paper's digest: it wins over the cache, so it is what was shown."""
+        if self.settings.snapshot is None:
+            return False  # no snapshot to ask (nor its module to import)
+        snapshot = self.resolver.metadata.snapshot
+        paper = snapshot.paper(request.id)
+        return paper is not None and snapshot.digest(paper, request.language) is not None
 
     @property
     def cache_directory(self) -> Path:
@@ -202,6 +213,11 @@ class Pipeline:
 
     def close(self) -> None:
         self.cache.close()
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 paper``, ``2 papers``, ``0 papers``: the build's counts read as English."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _load_snapshot(path: Path | None) -> Snapshot | Callable[[], Snapshot]:

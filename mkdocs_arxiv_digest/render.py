@@ -1,10 +1,11 @@
-"""A digest's layout as Markdown: the summary table and one footnote of details per paper.
+"""A digest's layout as Markdown (the summary table and one footnote of details per paper), or as plain text.
 
 Pure and thin: `layout` decides what is shown; this module writes it. Untrusted text is
 written by the caller's ``text`` function: on a site, a token that `fragments` turns
 into HTML after every extension has run (`Fragments.token`), so no extension reads it
 as Markdown; for Markdown that leaves the site (`arxiv-digest render`), `portable_text`,
-which leaves no character Markdown or HTML would act on.
+which leaves no character Markdown or HTML would act on. `text_digest` writes the same
+parts as plain text, for a newsletter or an email.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mkdocs_arxiv_digest.layout import LINK, DigestLayout
+from mkdocs_arxiv_digest.layout import LINK, TITLE, TRANSLATED_TITLE, DigestLayout
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 REQUIRED_EXTENSIONS = ("tables", "footnotes")
@@ -62,6 +63,38 @@ def markdown_digest(layout: DigestLayout, text: Callable[[str], str]) -> str:
             ]
             notes.append(f"[^{entry.label}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest))
     return "\n".join(table) + "\n" + "".join("\n" + note for note in notes)
+
+
+_HEADING_KINDS = frozenset({TRANSLATED_TITLE, TITLE, LINK})
+"""Footnote parts that head a paper's section in plain text, one a line; the rest are paragraphs."""
+# What plain text drops: control characters (terminal escape sequences among them) and the
+# bidirectional embeddings and isolates that make text read other than it is. Whitespace
+# (tabs, line breaks) is collapsed instead; marks (U+200E/F) stay, right-to-left text uses them.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def text_digest(layout: DigestLayout) -> str:
+    """``layout`` as plain text: a numbered section per paper, its footnote's parts in the layout's order.
+
+    Nothing is escaped (no Markdown, no HTML: `Careless Whisper: ...` reads as written);
+    each text is made one line with no control characters, so none breaks the layout
+    or reaches a terminal as an escape sequence. Math stays TeX (``$O(n)$``).
+    """
+    sections: list[str] = []
+    for number, entry in enumerate(layout.entries, start=1):
+        if entry.footnote is not None:
+            parts = [(part.kind, part.text) for part in entry.footnote]
+        else:  # defined by an earlier block of a page: the table's row is all there is
+            parts = [(TITLE, entry.title), *([(LINK, entry.url)] if entry.url else []), ("", entry.summary)]
+        heading = [plain_line(text) for kind, text in parts if kind in _HEADING_KINDS]
+        paragraphs = [plain_line(text) for kind, text in parts if kind not in _HEADING_KINDS]
+        sections.append("\n\n".join([f"[{number}] " + "\n".join(heading), *paragraphs]))
+    return "".join(section + "\n\n" for section in sections).removesuffix("\n")
+
+
+def plain_line(text: str) -> str:
+    """Untrusted text as one line of plain text: control characters out, whitespace collapsed."""
+    return " ".join(_UNPRINTABLE.sub("", text).split())
 
 
 def portable_text(text: str, *, math: bool = False) -> str:

@@ -10,6 +10,7 @@ remembered for this build only and retried on the next.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from mkdocs_arxiv_digest.config import Settings
 from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION, digest_key
+from mkdocs_arxiv_digest.languages import check_code
 from mkdocs_arxiv_digest.metadata import Metadata
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row, Usage
 
@@ -36,6 +38,9 @@ PROGRESS_PAPERS = 50
 """A long build logs progress every this many seconds or summaries, whichever comes first."""
 
 Progress = Callable[[int, int], None]
+
+_language_problem = functools.lru_cache(maxsize=64)(check_code)
+"""`check_code`, asked once per paper: an unknown code's suggestion is looked up once."""
 
 
 class Resolver:
@@ -153,6 +158,10 @@ class Resolver:
         """The build's summarizer, made on first need, or why ``request`` cannot have one."""
         if self.settings.offline:
             return self._offline(build, request.language)
+        if (problem := _language_problem(request.language)) is not None:
+            # Said where the code is set (the block's line, the option); a model asked for
+            # "the language with code 'jp'" spends tokens on text the checks then reject.
+            return Failure(f"no summary: {problem}", kind="no-summary")
         if self._summarizer is None:
             making, self._making = self._making, None
             try:

@@ -13,6 +13,11 @@ site can build with no network and no API key. Format::
         digests:
           zh: {model: ..., title: ..., summary: ..., abstract: ...}
 
+A digest with an empty ``summary`` is a blank, for a person to fill in: the paper's
+metadata is pinned, its text is not (the model, offline the build's warning, as for a
+paper without a digest). `arxiv-digest snapshot` writes one for each paper it has no
+digest of, and fills it when it has one later.
+
 The file is the person's: writing it must never lose what they wrote.
 
 - `save_snapshot` refuses to write over a file that changed since `load_snapshot`
@@ -61,10 +66,16 @@ _PAPER_KEYS = ("id", "version", "title", "authors", "published", "abstract")
 _DIGEST_KEYS = ("model", "title", "summary", "abstract", "reviewed")
 
 
+BLANK_MODEL = "written-by-hand"
+"""The `model` of a blank: what a person filling it in is taken to be (`Digest.model`)."""
+
+
 @dataclass
 class SnapshotEntry:
     paper: Paper
     digests: dict[str, Digest] = field(default_factory=dict)
+    blanks: list[str] = field(default_factory=list)
+    """Languages of blank digests (empty ``summary``), in the file's order: to be filled in."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +112,13 @@ class Snapshot:
             return None
         return entry.digests.get(language)
 
-    def add(self, paper: Paper, digest: Digest | None) -> bool:
+    def add(self, paper: Paper, digest: Digest | None, *, blank: str | None = None) -> bool:
         """Pin ``paper`` and ``digest`` where the snapshot lacks them; return whether anything changed.
 
         What is there wins: an entry of the same version keeps its metadata and its
-        digests (a person may have corrected them) and gains only missing languages.
-        An entry of another version is replaced, in place.
+        digests (a person may have corrected them) and gains only missing languages,
+        filling its blanks. An entry of another version is replaced, in place. Without
+        a digest, ``blank`` names the language of a blank to add for a person to fill in.
         """
         entry = self.entries.get(paper.id)
         changed = entry is None or entry.paper.version != paper.version
@@ -115,6 +127,11 @@ class Snapshot:
         if digest is not None and digest.language not in entry.digests:
             # Pinned text is a person's to correct: it is not marked as checked.
             entry.digests[digest.language] = dataclasses.replace(digest, checked=0)
+            if digest.language in entry.blanks:
+                entry.blanks.remove(digest.language)
+            changed = True
+        elif digest is None and blank is not None and blank not in entry.digests and blank not in entry.blanks:
+            entry.blanks.append(blank)
             changed = True
         return changed
 
@@ -245,27 +262,51 @@ def _parse(text: str, path: Path) -> dict[str, SnapshotEntry]:
     for index, item in enumerate(papers, start=1):
         try:
             paper = Paper.from_json({k: v for k, v in item.items() if k != "digests"})
-            digests = {
-                language: Digest.from_json({"language": language, **values})
-                for language, values in (item.get("digests") or {}).items()
-            }
+            digests, blanks = {}, []
+            for language, values in (item.get("digests") or {}).items():
+                if isinstance(language, str) and _is_blank(values):
+                    blanks.append(language)
+                else:
+                    digests[language] = Digest.from_json({"language": language, **values})
         except (AttributeError, TypeError, ValueError) as error:
             raise SnapshotError(f"{path}: paper #{index} ({_id_of(item)}): {error}") from error
-        entries[paper.id] = SnapshotEntry(paper, digests)
+        entries[paper.id] = SnapshotEntry(paper, digests, blanks)
     return entries
+
+
+def _is_blank(values: Any) -> bool:
+    """A digest not written yet: no summary (`null`, empty or spaces) — whatever else is filled in."""
+    if not isinstance(values, dict):
+        return values is None  # `zh:` with nothing after it
+    summary = values.get("summary")
+    return summary is None or (isinstance(summary, str) and not summary.strip())
 
 
 def _entry_json(entry: SnapshotEntry) -> dict[str, Any]:
     paper = entry.paper.to_json()
-    digests = {
+    digests: dict[str, Any] = {
         language: {key: value for key in _DIGEST_KEYS if (value := digest.to_json()[key])}
         for language, digest in entry.digests.items()
     }
+    for language in entry.blanks:
+        digests[language] = _blank(language)
     return {key: paper[key] for key in _PAPER_KEYS} | {"digests": digests}
 
 
+def _blank(language: str) -> dict[str, str]:
+    """A blank digest for a person to fill in: an English one has a summary only (nothing to translate)."""
+    from mkdocs_arxiv_digest.languages import is_english
+
+    if is_english(language):
+        return {"model": BLANK_MODEL, "summary": ""}
+    return {"model": BLANK_MODEL, "title": "", "summary": "", "abstract": ""}
+
+
 def _copy(entries: dict[str, SnapshotEntry]) -> dict[str, SnapshotEntry]:
-    return {paper_id: SnapshotEntry(entry.paper, dict(entry.digests)) for paper_id, entry in entries.items()}
+    return {
+        paper_id: SnapshotEntry(entry.paper, dict(entry.digests), list(entry.blanks))
+        for paper_id, entry in entries.items()
+    }
 
 
 def _sha256(path: Path) -> str | None:

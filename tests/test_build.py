@@ -43,7 +43,7 @@ def test_fourteen_papers_become_fourteen_rows_and_footnotes(site: Site, arxiv_ap
     assert sorted(arxiv_api.queries[0]) == sorted(FOURTEEN)
     assert len(llm_api.history) == 14
     assert llm_api.max_in_flight == 8
-    assert "14 papers: 0 cached, 14 generated, 0 failed; 1 arXiv requests" in build.log
+    assert "14 papers: 0 cached, 14 generated, 0 failed; 1 arXiv request" in build.log
 
     rebuild = site.build("--strict")
 

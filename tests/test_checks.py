@@ -203,7 +203,7 @@ def abstract_problems(original: str, translated: str, language: str) -> list[str
             "zh",
             [
                 "abstract is too short to be the whole abstract translated: 32 characters for 296 in the "
-                "original, where a complete Chinese (Simplified) translation has at least 45"
+                "original, where a complete translation into Chinese (Simplified) has at least 45"
             ],
         ),
         (
@@ -212,7 +212,7 @@ def abstract_problems(original: str, translated: str, language: str) -> list[str
             "de",
             [
                 "abstract is too short to be the whole abstract translated: 98 characters for 296 in the "
-                "original, where a complete German translation has at least 134"
+                "original, where a complete translation into German has at least 134"
             ],
         ),
         # A model repeating itself.

@@ -182,7 +182,7 @@ def test_wheel_installs_in_a_fresh_venv_and_builds_the_example_site(dist: Dist, 
     )
 
     assert build.returncode == 0, build.stdout + build.stderr
-    assert "8 papers: 8 cached, 0 generated, 0 failed; 0 arXiv requests" in build.stderr
+    assert "8 papers: 8 from the snapshot, 0 cached, 0 generated, 0 failed; 0 arXiv requests" in build.stderr
     digest = read_digest((site / "index.html").read_text(encoding="utf-8"))
     assert len(digest.rows) == 8
     assert all(row.title_href.startswith("https://arxiv.org/abs/") and row.summary for row in digest.rows)

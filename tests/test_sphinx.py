@@ -93,7 +93,7 @@ def test_rest_directive_becomes_a_table_and_footnotes(
     assert len(footnotes) == 4
     assert len(arxiv_api.history) == 1  # every paper of the site in one request, before reading
     assert len(llm_api.history) == 4
-    assert "arxiv-digest: 4 papers: 0 cached, 4 generated, 0 failed; 1 arXiv requests" in build.log
+    assert "arxiv-digest: 4 papers: 0 cached, 4 generated, 0 failed; 1 arXiv request" in build.log
 
 
 def test_myst_fence_gives_the_same_digest(sphinx: SphinxSite, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -265,7 +265,7 @@ def test_rebuilds_read_only_changed_documents_and_a_warm_one_asks_nothing(
     assert arxiv_api.queries[1:] == [["2403.16583"]]  # only the new paper
     assert len(llm_api.history) == 4
     assert [row.title for row in edited.rows("b")] == ["Paper 2", "Paper 3"]
-    assert "2 papers: 1 cached, 1 generated, 0 failed; 1 arXiv requests" in edited.log
+    assert "2 papers: 1 cached, 1 generated, 0 failed; 1 arXiv request" in edited.log
 
 
 def test_an_incomplete_digest_is_read_again_by_the_next_build(
@@ -312,7 +312,7 @@ def test_parallel_reading_renders_from_the_prefetch(sphinx: SphinxSite, arxiv_ap
     # Everything was resolved before the readers forked: they asked nothing themselves.
     assert len(arxiv_api.history) == 1
     assert len(llm_api.history) == 12
-    assert "12 papers: 0 cached, 12 generated, 0 failed; 1 arXiv requests" in build.log
+    assert "12 papers: 0 cached, 12 generated, 0 failed; 1 arXiv request" in build.log
 
 
 def test_offline_build_from_the_snapshot_needs_no_key_and_no_network(

@@ -45,7 +45,7 @@ def completeness_problems(original: str, translated: str, language: str) -> list
                 Problem(
                     "abstract",
                     f"abstract is too short to be the whole abstract translated: {len(target)} characters "
-                    f"for {len(source)} in the original, where a complete {expected} translation has "
+                    f"for {len(source)} in the original, where a complete translation into {expected} has "
                     f"at least {math.ceil(low * len(source))}",
                 )
             )
