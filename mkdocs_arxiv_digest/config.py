@@ -6,6 +6,7 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ DEFAULT_CACHE_DIR = ".cache/plugin/arxiv-digest"
 DEFAULT_ARXIV_DELAY = 3.0
 """arXiv's terms of use: one request every three seconds."""
 DEFAULT_CONCURRENCY = 8
+RETRY_REJECTED_VARIABLE = "ARXIV_DIGEST_RETRY_REJECTED"
+"""Set (to anything but 0) to ask again, in this run, for papers held back after rejected replies."""
 
 
 class _Type(Generic[T], BaseConfigOption[T]):
@@ -227,6 +230,9 @@ class Settings:
     unknown_days: float
     localized_headings: bool
     disclose_model: bool
+    retry_rejected: bool = False
+    """Ask again now for papers held back after rejected replies (a run's choice, not a site's
+    option): `arxiv-digest prefetch --retry-rejected`, or `RETRY_REJECTED_VARIABLE` set."""
 
     @property
     def presentation(self) -> Presentation:
@@ -252,4 +258,5 @@ class Settings:
             unknown_days=max(0.0, float(config.unknown_days)),
             localized_headings=config.localized_headings,
             disclose_model=config.disclose_model,
+            retry_rejected=os.environ.get(RETRY_REJECTED_VARIABLE, "") not in ("", "0"),
         )

@@ -167,7 +167,7 @@ class Pipeline:
             log.info(self.summary_line())
 
     def summary_line(self) -> str:
-        """One line for the end of a build: papers, cached, generated, failed, requests, tokens."""
+        """One line for the end of a build: papers, cached, generated, failed (held back), requests, tokens."""
         build = self.build
         shown = build.shown
         complete = {request for request, ok in shown.items() if ok}
@@ -178,9 +178,11 @@ class Pipeline:
             tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
             if usage.rejected_tokens:
                 tokens += f", {usage.rejected_tokens} of them on rejected replies"
+        held_back = len(build.held_back & shown.keys())  # not asked: their replies were just rejected
+        failed = f"{len(shown) - len(complete)} failed" + (f", {held_back} held back" if held_back else "")
         return (
             f"{len(shown)} papers: {len(complete) - generated} cached, {generated} generated, "
-            f"{len(shown) - len(complete)} failed; {build.arxiv_requests} arXiv requests{tokens}"
+            f"{failed}; {build.arxiv_requests} arXiv requests{tokens}"
         )
 
     @property
