@@ -61,8 +61,8 @@ def held_back_reason(rejection: Rejection) -> str:
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(retry_at(rejection)))
     times = "once" if rejection.count == 1 else f"{rejection.count} times in a row"
     return (
-        f"{rejection.reason}; rejected {times}, so not asked again before {until} — to ask now, run "
-        f"`arxiv-digest prefetch --retry-rejected`, or build with {RETRY_REJECTED_VARIABLE}=1"
+        f"{rejection.reason} — rejected {times}, not asked again before {until} (to ask now: "
+        f"`arxiv-digest prefetch --retry-rejected`, or build with {RETRY_REJECTED_VARIABLE}=1)"
     )
 
 
