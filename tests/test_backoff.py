@@ -17,11 +17,17 @@ import urllib.request
 from contextlib import closing
 from typing import Any
 
+import pytest
+
 from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.keys import CHECKS_VERSION
+from mkdocs_arxiv_digest.models import Rejection
+from mkdocs_arxiv_digest.resolver import retry_at
 from tests.fakes import FakeArxiv, FakeLLM
-from tests.helpers import Build, Site, block
+from tests.helpers import Build, Site, SphinxSite, block
 from tests.test_cli import run
 from tests.test_serve import rebuilt, serving, wait_for
+from tests.test_sphinx import directive
 
 ID = "2109.07319"
 TITLE = "SparseRoute: Mixture Routing for Short Text Extreme Classification"
@@ -172,9 +178,7 @@ def test_prefetch_retry_rejected_asks_at_once(site: Site, arxiv_api: FakeArxiv, 
     assert site.build("--strict").returncode == 0
 
 
-def test_a_rejection_dated_in_the_future_holds_nothing_back(
-    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
-) -> None:
+def test_a_rejection_dated_in_the_future_holds_nothing_back(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
     """A clock set back, or an edited row, would otherwise hold a paper back for ever."""
     rejected_site(site, arxiv_api, llm_api)
     age_rejections(site, -30 * 24 * HOUR)
@@ -260,3 +264,60 @@ def test_mkdocs_serve_does_not_ask_again_when_a_page_is_saved(
         assert log.count(FORCE) == 2  # the warning, at each build
         html = urllib.request.urlopen(url).read().decode()
         assert "Reading, edited" in html and "No summary yet." in html
+
+
+def test_sphinx_says_held_back_papers_with_their_own_subtype(
+    sphinx: SphinxSite, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    arxiv_api.add(ID, TITLE, ABSTRACT)
+    llm_api.answer = answering(COPIED)
+    sphinx.conf.update(arxiv_digest_language="en", arxiv_digest_retries=0)
+    sphinx.page("index.rst", "Reading\n=======\n\n" + directive(ID))
+
+    first = sphinx.build()
+
+    assert "[arxiv-digest.rejected]" in first.log, first.log
+    assert len(llm_api.requests) == 1
+
+    held = sphinx.build("-W", "-E")
+
+    assert held.returncode == 1
+    assert FORCE in held.log and "[arxiv-digest.rejected]" in held.log
+    assert len(llm_api.requests) == 1
+
+    sphinx.conf["suppress_warnings"] = ["arxiv-digest.rejected"]
+
+    assert sphinx.build("-W", "-E").returncode == 0
+    assert len(llm_api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("count", "wait"), [(1, HOUR), (2, 2 * HOUR), (5, 16 * HOUR), (6, 24 * HOUR), (10**9, 24 * HOUR)]
+)
+def test_the_wait_doubles_up_to_a_day(count: int, wait: float) -> None:
+    assert retry_at(Rejection(at=1000.0, count=count, reason="r", checks=CHECKS_VERSION)) == 1000.0 + wait
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        [],
+        {"at": "soon", "count": 1, "reason": "r", "checks": 1},
+        {"at": float("inf"), "count": 1, "reason": "r", "checks": 1},
+        {"at": -1, "count": 1, "reason": "r", "checks": 1},
+        {"at": True, "count": 1, "reason": "r", "checks": 1},
+        {"at": 1.0, "count": 0, "reason": "r", "checks": 1},
+        {"at": 1.0, "count": 1.5, "reason": "r", "checks": 1},
+        {"at": 1.0, "count": 1, "reason": "", "checks": 1},
+        {"at": 1.0, "count": 1, "reason": "r", "checks": "2"},
+    ],
+)
+def test_a_malformed_rejection_row_is_refused(row: Any) -> None:
+    """A refused row is reported and skipped by the cache (`Cache.get_records`): the paper is asked for."""
+    with pytest.raises(ValueError, match="rejection|reason"):
+        Rejection.from_json(row)
+
+
+def test_a_rejection_row_keeps_a_bounded_reason() -> None:
+    row = {"at": 1.0, "count": 3, "reason": "x" * 10_000, "checks": 2}
+    assert Rejection.from_json(row) == Rejection(1.0, 3, "x" * Rejection.MAX_REASON, 2)
