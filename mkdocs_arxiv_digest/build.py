@@ -42,6 +42,8 @@ class Build:
     """Why a digest is missing: retried next build."""
     generated: set[DigestRequest] = field(default_factory=set)
     """Digests the model wrote (the rest came from the snapshot or the cache)."""
+    held_back: set[DigestRequest] = field(default_factory=set)
+    """Digests not asked for, because the model's replies for them were rejected a short while ago."""
     offline_failures: dict[str, Failure] = field(default_factory=dict)
     """Why digests are missing offline, by language (one record, so one warning, per language)."""
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.models import Digest, Paper, Rejection
 from mkdocs_arxiv_digest.store import Store
 
 MAX_JSON_DEPTH = 16
@@ -77,6 +77,21 @@ class Cache:
 
     def put_digest(self, key: str, digest: Digest) -> None:
         self.put_record("digest", key, digest.to_json())
+
+    def get_rejections(self, keys: Iterable[str]) -> dict[str, Rejection]:
+        """The rejections remembered by digest key, for the keys that have one."""
+        return self.get_records("rejected", keys, Rejection.from_json)
+
+    def put_rejection(self, key: str, rejection: Rejection) -> None:
+        self.put_record("rejected", key, rejection.to_json())
+
+    def forget_rejection(self, key: str) -> None:
+        """Forget the rejection of a digest key (its digest is now valid)."""
+        self._store.cache.delete(f"rejected:{key}")
+
+    def now(self) -> float:
+        """The cache's clock (epoch seconds): the times rows hold are on it."""
+        return float(self._clock())
 
     def stats(self) -> dict[str, int]:
         """Entries by kind and bytes on disk."""

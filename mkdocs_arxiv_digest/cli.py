@@ -7,6 +7,7 @@ for the site commands, which need it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import sys
@@ -188,9 +189,13 @@ def _site_settings(config_file: Path | None, conf_py: Path | None) -> Settings |
 
 @main.command()
 @site_options
-def prefetch(config_file: Path | None, conf_py: Path | None) -> None:
+@click.option(
+    "--retry-rejected", is_flag=True,
+    help="Ask now for papers held back because the model's replies were rejected (they wait up to a day).",
+)  # fmt: skip
+def prefetch(config_file: Path | None, conf_py: Path | None, retry_rejected: bool) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
-    with _site(config_file, conf_py) as (pipeline, pages):
+    with _site(config_file, conf_py, retry_rejected=retry_rejected) as (pipeline, pages):
         requests = [request for page in pages for request in page.requests]
         with click.progressbar(length=len(requests), label="Summarizing", file=sys.stderr) as bar:
 
@@ -354,9 +359,13 @@ def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings
 
 
 @contextmanager
-def _site(config_file: Path | None, conf_py: Path | None) -> Iterator[tuple[Pipeline, list[ScannedPage]]]:
+def _site(
+    config_file: Path | None, conf_py: Path | None, *, retry_rejected: bool = False
+) -> Iterator[tuple[Pipeline, list[ScannedPage]]]:
     """The site's pipeline, and every page that asks for papers."""
     settings, pages_of = _read_site(config_file, conf_py)
+    if retry_rejected:
+        settings = dataclasses.replace(settings, retry_rejected=True)
     with _pipeline(settings) as pipeline:
         yield pipeline, pages_of(pipeline)
 

@@ -33,6 +33,8 @@ OFFLINE_VARIABLE = "ARXIV_DIGEST_OFFLINE"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 """What `OFFLINE_VARIABLE` may say, in any case: YAML 1.1's booleans and the shell's 1/0."""
+RETRY_REJECTED_VARIABLE = "ARXIV_DIGEST_RETRY_REJECTED"
+"""Set (to anything but 0) to ask again, in this run, for papers held back after rejected replies."""
 
 
 class _Type(Generic[T], BaseConfigOption[T]):
@@ -267,10 +269,14 @@ class Settings:
     unknown_days: float
     localized_headings: bool
     disclose_model: bool
+    retry_rejected: bool = False
+    """Ask again now for papers held back after rejected replies (a run's choice, not a site's
+    option): `arxiv-digest prefetch --retry-rejected`, or `RETRY_REJECTED_VARIABLE` set."""
 
     def as_options(self) -> dict[str, Any]:
         """These settings as options (paths absolute, unset ones left out): `settings_from_options` makes them again anywhere."""
         values = dataclasses.asdict(self)
+        del values["retry_rejected"]  # a run's choice, not an option
         values["cache_dir"] = str(self.cache_dir)
         values["snapshot"] = None if self.snapshot is None else str(self.snapshot)
         return {name: value for name, value in values.items() if value is not None}
@@ -303,4 +309,5 @@ class Settings:
             unknown_days=max(0.0, float(config.unknown_days)),
             localized_headings=config.localized_headings,
             disclose_model=config.disclose_model,
+            retry_rejected=os.environ.get(RETRY_REJECTED_VARIABLE, "") not in ("", "0"),
         )

@@ -112,6 +112,15 @@ class SummaryError(DigestError):
     """The language model gave no valid digest for a paper after bounded retries."""
 
 
+class RejectedReplyError(SummaryError):
+    """The model answered, every time, with a reply the checks rejected for its content.
+
+    Unlike a network error, a 5xx or a missing key, asking the same model again soon is
+    likely to be rejected again and to cost as much: the resolver holds such a paper back
+    for a while (see `resolver`).
+    """
+
+
 class MissingApiKeyError(SummaryError):
     """No API key in the environment: generation is skipped, the build goes on."""
 

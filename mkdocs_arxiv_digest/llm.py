@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest.checks import check_digest, max_length_ratio
-from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, SummaryError
+from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, RejectedReplyError, SummaryError
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION
 from mkdocs_arxiv_digest.languages import is_english, language_name, script
 from mkdocs_arxiv_digest.model_server import ModelServer, no_retry_for_refusals
@@ -92,7 +92,12 @@ class Summarizer:
         self._lock = threading.Lock()
 
     def summarize(self, paper: Paper, language: str) -> Digest:
-        """One request (more only if replies are invalid); raise `SummaryError` on failure."""
+        """One request (more only if replies are invalid); raise `SummaryError` on failure.
+
+        `RejectedReplyError` when the last reply was the model's own text, judged and
+        rejected (the checks, its JSON, a refusal, a cut-off): asking again soon would likely
+        be rejected again. Errors of the server or the network stay `SummaryError`.
+        """
         fields = _fields(paper, language)
         schema = _schema(fields)
         instructions = _instructions(language, schema)
@@ -104,15 +109,15 @@ class Summarizer:
             },
         ]
         messages = base
-        problem = ""
+        problem, judged = "", False
         limit = max_tokens(paper, fields, language)
         for _attempt in range(self.retries + 1):
-            content, problem, tokens = self._ask(messages, schema, limit)
+            content, problem, judged, tokens = self._ask(messages, schema, limit)
             if not problem:
                 try:
                     return _to_digest(content, fields, paper, language, self.model, instructions)
                 except ValueError as error:
-                    problem = str(error)
+                    problem, judged = str(error), True
             with self._lock:
                 self.usage.rejected_tokens += tokens
             if self.on_rejected is not None:
@@ -127,10 +132,11 @@ class Summarizer:
                     "content": f"That reply was invalid: {problem}. Reply with only the corrected JSON object.",
                 },
             ]
-        raise SummaryError(f"no valid reply from {self.model} after {self.retries + 1} tries: {problem}")
+        failed = RejectedReplyError if judged else SummaryError
+        raise failed(f"no valid reply from {self.model} after {self.retries + 1} tries: {problem}")
 
-    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any], limit: int) -> tuple[str, str, int]:
-        """The reply's text, why it is unusable as such (or ""), and the tokens it cost."""
+    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any], limit: int) -> tuple[str, str, bool, int]:
+        """The reply's text, why it is unusable as such (or ""), whether that judged the model's text, its tokens."""
         import openai
 
         try:
@@ -143,7 +149,7 @@ class Summarizer:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             # The SDK reads a JSON body with `json.loads` and lets its errors through.
             self._count(None)
-            return "", f"the reply was not a JSON document ({type(error).__name__})", 0
+            return "", f"the reply was not a JSON document ({type(error).__name__})", False, 0
         tokens = self._count(completion)
         return (*_reply_text(completion), tokens)
 
@@ -159,8 +165,12 @@ class Summarizer:
         return prompt + generated
 
 
-def _reply_text(completion: Any) -> tuple[str, str]:
-    """The text of a completion and, if it is unusable, why.
+def _reply_text(completion: Any) -> tuple[str, str, bool]:
+    """The text of a completion; if it is unusable, why, and whether that is the model's doing.
+
+    A refusal or a reply cut off at `max_tokens` is what the model wrote (judged: the same
+    model will likely do it again); a completion of a shape the API does not have is the
+    server's (or a proxy's) fault, which may pass.
 
     The SDK builds its objects from the server's JSON without checking it, so every
     field may hold anything the server sent (`"content": 12345`, `"choices": null`):
@@ -168,19 +178,19 @@ def _reply_text(completion: Any) -> tuple[str, str]:
     """
     choices = getattr(completion, "choices", None)
     if not isinstance(choices, list) or not choices:
-        return "", "the reply had no choices"
+        return "", "the reply had no choices", False
     message = getattr(choices[0], "message", None)
     content = getattr(message, "content", None)
     refusal = getattr(message, "refusal", None)
     if refusal:
-        return "", f"the model refused: {refusal}"
+        return "", f"the model refused: {refusal}", True
     if content is None:
-        return "", "the reply had no content"
+        return "", "the reply had no content", False
     if not isinstance(content, str):
-        return "", f"the reply's content was {type(content).__name__}, not text"
+        return "", f"the reply's content was {type(content).__name__}, not text", False
     if getattr(choices[0], "finish_reason", None) == "length":
-        return content, "the reply was cut off (finish_reason: length); keep it shorter"
-    return content, ""
+        return content, "the reply was cut off (finish_reason: length); keep it shorter", True
+    return content, "", False
 
 
 def _count_of(tokens: Any) -> int:

@@ -1,8 +1,9 @@
 """The records passed between modules: plain, immutable, JSON-able where stored.
 
-`Paper` is what arXiv says; `Digest` is what the model wrote about it in one language.
-`from_json` validates, because both come back from disk (cache, snapshot), which is
-input like any other. `DigestRequest` is what a directive asks for, `Row` what is known
+`Paper` is what arXiv says; `Digest` is what the model wrote about it in one language;
+`Rejection` that the model's replies for it were rejected, and when. `from_json`
+validates, because all three come back from disk (cache, snapshot), which is input like
+any other. `DigestRequest` is what a directive asks for, `Row` what is known
 of it when a page renders, `Failure` why it is incomplete, `ScannedPage` what a page
 asks for.
 """
@@ -108,6 +109,44 @@ def _version(value: Any) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """The model's replies for one digest were rejected for their content: when, how often, why."""
+
+    at: float
+    """When the last reply was rejected (epoch seconds)."""
+    count: int
+    """Rejections in a row, by the same model, prompt and checks: the wait doubles with each."""
+    reason: str
+    """The build's warning of that rejection (what the checks said)."""
+    checks: int
+    """The `keys.CHECKS_VERSION` that rejected it: other checks ask again at once."""
+
+    MAX_REASON = 2000
+    """Characters of `reason` kept: a check's message quotes a few words of the reply, not more."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Rejection:
+        """Build from a mapping read off disk; raise ValueError on anything malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a rejection must be a mapping")
+        at = data.get("at")
+        if not isinstance(at, (int, float)) or isinstance(at, bool) or not 0 <= at < float("inf"):
+            raise ValueError("rejection `at` must be a time")
+        count = data.get("count")
+        if type(count) is not int or count < 1:
+            raise ValueError("rejection `count` must be a positive integer")
+        checks = data.get("checks")
+        if type(checks) is not int or checks < 0:
+            raise ValueError("rejection `checks` must be a version number")
+        return cls(
+            at=float(at), count=count, reason=_text(data, "reason", required=True)[: cls.MAX_REASON], checks=checks
+        )
+
+
 class DigestRequest(NamedTuple):
     """One paper in one language by one model: the unit of generated text (a hot dict key)."""
 
@@ -147,7 +186,8 @@ FAILURE_KINDS = {
     "offline": "not in the snapshot or the cache, and `offline` is on",
     "unavailable": "arXiv or the model could not be asked, or did not answer",
     "api-key": "no API key in the environment",
-    "no-summary": "the model gave no valid digest (replies rejected by the checks, or errors)",
+    "no-summary": "the model gave no valid digest (an error of the server or the network, a reply of no readable shape)",
+    "rejected": "the model's replies were rejected by the checks; held back until the time the warning gives",
 }
 """Each `Failure.kind`, and what it means."""
 

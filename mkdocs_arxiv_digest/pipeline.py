@@ -179,7 +179,7 @@ class Pipeline:
             log.info(self.summary_line())
 
     def summary_line(self) -> str:
-        """One line for the end of a build: papers, from the snapshot, cached, generated, failed, requests, tokens."""
+        """One line for the end of a build: papers, from the snapshot, cached, generated, failed (held back), requests, tokens."""
         build = self.build
         shown = build.shown
         complete = {request for request, ok in shown.items() if ok}
@@ -192,9 +192,11 @@ class Pipeline:
             if usage.rejected_tokens:
                 tokens += f", {usage.rejected_tokens} of them on rejected replies"
         snapshot = f"{pinned} from the snapshot, " if pinned else ""
+        held_back = len(build.held_back & shown.keys())  # not asked: their replies were just rejected
+        failed = f"{len(shown) - len(complete)} failed" + (f", {held_back} held back" if held_back else "")
         return (
             f"{_count(len(shown), 'paper')}: {snapshot}{len(complete) - generated - pinned} cached, "
-            f"{generated} generated, {len(shown) - len(complete)} failed; "
+            f"{generated} generated, {failed}; "
             f"{_count(build.arxiv_requests, 'arXiv request')}{tokens}"
         )
 

@@ -4,7 +4,12 @@ Metadata comes from arXiv in batches; each paper's digest is asked for as soon a
 batch is in, `concurrency` requests at a time. Workers return what they made — a
 `Digest` (already cached, so a build killed half-way keeps it) or a `Failure` — and the
 resolver alone records it. Only complete, validated results are cached; failures are
-remembered for this build only and retried on the next.
+remembered for this build only and retried on the next — except a paper whose replies
+the checks rejected (`RejectedReplyError`): asking the same model with the same prompt
+and checks again at once would likely pay for another rejection, so the rejection is
+kept as a row of the cache and the paper is held back, with a warning at every build,
+until a wait that doubles with each rejection (`retry_at`). Errors of the network or the
+server, a missing key and `offline` are not held back.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
-from mkdocs_arxiv_digest.config import Settings
-from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, log
+from mkdocs_arxiv_digest.config import RETRY_REJECTED_VARIABLE, Settings
+from mkdocs_arxiv_digest.errors import DigestError, MissingApiKeyError, RejectedReplyError, log
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION, digest_key
 from mkdocs_arxiv_digest.languages import check_code
 from mkdocs_arxiv_digest.metadata import Metadata
-from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Row, Usage
+from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Paper, Rejection, Row, Usage
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,10 +42,33 @@ PROGRESS_SECONDS = 5.0
 PROGRESS_PAPERS = 50
 """A long build logs progress every this many seconds or summaries, whichever comes first."""
 
+FIRST_WAIT = 3600.0
+MAX_WAIT = 86400.0
+"""Seconds a paper is held back after its first rejection, doubling with each one in a row up
+to `MAX_WAIT`: the issue's figures (an hour, doubling to a day). In the trial behind it
+(issue 18: SmolLM2-135M, 8 papers) each rebuild paid 8 requests and ~4,500 tokens for
+rejections that the same model repeated; an hour covers a `mkdocs serve` session of
+edits, and a day still retries once a day a paper that a model never gets right."""
+
 Progress = Callable[[int, int], None]
 
 _language_problem = functools.lru_cache(maxsize=64)(check_code)
 """`check_code`, asked once per paper: an unknown code's suggestion is looked up once."""
+
+
+def retry_at(rejection: Rejection) -> float:
+    """When a paper held back after ``rejection`` is asked for again (epoch seconds)."""
+    return rejection.at + min(FIRST_WAIT * 2.0 ** min(rejection.count - 1, 32), MAX_WAIT)
+
+
+def held_back_reason(rejection: Rejection) -> str:
+    """The warning of a paper held back: why, until when, and how to ask now."""
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(retry_at(rejection)))
+    times = "once" if rejection.count == 1 else f"{rejection.count} times in a row"
+    return (
+        f"{rejection.reason} — rejected {times}, not asked again before {until} (to ask now: "
+        f"`arxiv-digest prefetch --retry-rejected`, or build with {RETRY_REJECTED_VARIABLE}=1)"
+    )
 
 
 class Resolver:
@@ -65,6 +93,10 @@ class Resolver:
         self.digests: dict[str, Digest] = {}
         """By digest key, whichever build resolved them (per-build state is in `Build`)."""
         self._keys: dict[DigestRequest, str] = {}
+        self._started = cache.now()
+        """When this resolver was made: `retry_rejected` asks again for papers rejected before, once."""
+        self.rejections: dict[str, Rejection] = {}
+        """Rejections read or made, by digest key: the next one doubles the wait, a success forgets it."""
 
     def use_snapshot(self, snapshot: Snapshot | Callable[[], Snapshot]) -> None:
         """Serve from a new (edited) snapshot: forget what came from the old one."""
@@ -154,6 +186,40 @@ class Resolver:
             return None
         return dataclasses.replace(digest, checked=CHECKS_VERSION)
 
+    def hold_back(self, build: Build, requests: list[DigestRequest]) -> None:
+        """Record as failures the ``requests`` whose replies were rejected a short while ago.
+
+        Their rows are read in one go. A row is not obeyed once its wait is over, when it
+        comes from other checks, when it is dated in the future (a clock set back, an
+        edited row: it would hold the paper forever), or — with `retry_rejected` — when it
+        predates this resolver, so that a forced retry asks once, not at every rebuild of
+        `mkdocs serve`. A change of model or prompt has another digest key, and so no row.
+        """
+        if self.settings.offline or not requests:
+            return  # offline nothing is asked anyway, and its warning says why
+        by_key: dict[str, list[DigestRequest]] = {}
+        for request in requests:
+            by_key.setdefault(self.digest_key(request), []).append(request)
+        now = self.cache.now()
+        for key, rejection in self.cache.get_rejections(by_key).items():
+            self.rejections[key] = rejection
+            if rejection.checks != CHECKS_VERSION or not rejection.at <= now < retry_at(rejection):
+                continue
+            if self.settings.retry_rejected and rejection.at < self._started:
+                continue
+            for request in by_key[key]:
+                build.failures[request] = Failure(held_back_reason(rejection), kind="rejected")
+                build.held_back.add(request)
+
+    def remember_rejection(self, request: DigestRequest, failure: Failure) -> Failure:
+        """Keep a fresh rejection in the cache, to hold the paper back; its warning, saying until when."""
+        key = self.digest_key(request)
+        last = self.rejections.get(key)
+        count = last.count + 1 if last is not None and last.checks == CHECKS_VERSION else 1
+        rejection = self.rejections[key] = Rejection(self.cache.now(), count, failure.reason, CHECKS_VERSION)
+        self.cache.put_rejection(key, rejection)
+        return dataclasses.replace(failure, reason=held_back_reason(rejection))
+
     def summarizer(self, build: Build, request: DigestRequest) -> Summarizer | Failure:
         """The build's summarizer, made on first need, or why ``request`` cannot have one."""
         if self.settings.offline:
@@ -221,10 +287,16 @@ class _Workers:
     def submit(self, requests: list[DigestRequest]) -> None:
         resolver = self.resolver
         resolver.load_digests(requests)
+        requests = [
+            request
+            for request in requests
+            if request not in self.requested
+            and request not in self.build.failures
+            and resolver.digest_key(request) not in resolver.digests
+        ]
+        resolver.hold_back(self.build, requests)
         for request in requests:
             if request in self.requested or request in self.build.failures:
-                continue
-            if resolver.digest_key(request) in resolver.digests:
                 continue
             summarizer = resolver.summarizer(self.build, request)
             if isinstance(summarizer, Failure):
@@ -250,16 +322,23 @@ class _Workers:
         else:
             result = future.result()
         if isinstance(result, Failure):
+            if result.kind == "rejected":
+                result = resolver.remember_rejection(request, result)
             self.build.failures[request] = result
         else:
-            resolver.digests[resolver.digest_key(request)] = result
+            key = resolver.digest_key(request)
+            resolver.digests[key] = result
             self.build.generated.add(request)
+            if resolver.rejections.pop(key, None) is not None:
+                resolver.cache.forget_rejection(key)
 
 
 def _generate(summarizer: Summarizer, cache: Cache, request: DigestRequest, paper: Paper, key: str) -> Digest | Failure:
     """A worker: one paper's digest, cached the moment it is valid, or why there is none."""
     try:
         digest = summarizer.summarize(paper, request.language)
+    except RejectedReplyError as error:  # held back by the resolver: asking again soon would cost as much
+        return Failure(f"no summary: {error}", kind="rejected")
     except DigestError as error:
         return Failure(f"no summary: {error}", kind="no-summary")
     cache.put_digest(key, digest)
