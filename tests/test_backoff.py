@@ -102,7 +102,7 @@ def test_a_rejected_paper_is_not_asked_again_by_the_next_build(
     assert " — rejected once, not asked again before " in again.log
     assert FORCE in again.log
     assert abs(retried_in(again.log) - (time.time() + HOUR)) < 120
-    assert "1 papers: 0 cached, 0 generated, 1 failed, 1 held back; 0 arXiv requests" in again.log
+    assert "1 paper: 0 cached, 0 generated, 1 failed, 1 held back; 0 arXiv requests" in again.log
     assert again.digest().rows[0].summary == "No summary yet."
 
 
@@ -314,7 +314,7 @@ def test_the_wait_doubles_up_to_a_day(count: int, wait: float) -> None:
 )
 def test_a_malformed_rejection_row_is_refused(row: Any) -> None:
     """A refused row is reported and skipped by the cache (`Cache.get_records`): the paper is asked for."""
-    with pytest.raises(ValueError, match="rejection|reason"):
+    with pytest.raises(ValueError, match=r"rejection|reason"):
         Rejection.from_json(row)
 
 
