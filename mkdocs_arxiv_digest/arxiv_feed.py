@@ -1,3 +1,24 @@
+"""An arXiv feed read strictly before the `arxiv` package parses it (`scan_feed`).
+
+The package's parser (lxml, entities unresolved, no network) recovers from broken XML
+without a word: a cut feed loses entries or fields, and one with a DTD loses the text
+after each entity reference. arXiv never sends a DTD, so a feed with one is refused, as
+is a feed that is not well-formed. The package's date parsing raises on a `<published>`
+that is not a date, failing the whole feed, and it drops an entry without one: such a
+field is replaced here, and noted (`FeedScan.odd_dates`) so the paper is shown without
+its date, with a warning. Each entry's `<id>` is noted too: an entry the package then
+drops is not an unknown paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from xml.parsers import expat
+
+from mkdocs_arxiv_digest.errors import RefusedReplyError
+
 MAX_FIELD_BYTES = 2**20
 """Cap on one text or attribute of a feed: arXiv's longest are abstracts of ~2,000
 characters. (Past 10 MB, lxml would drop one without a word.)"""
@@ -5,10 +26,6 @@ characters. (Past 10 MB, lxml would drop one without a word.)"""
 _ATOM = "http://www.w3.org/2005/Atom "
 _PLACEHOLDER_DATE = b"1970-01-01T00:00:00Z"
 """Put in place of a date the package cannot parse; the paper's `published` is then empty."""
-
-
-
-# -- the feed, before the package parses it ---------------------------------------------
 
 
 @dataclass
@@ -133,5 +150,3 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-

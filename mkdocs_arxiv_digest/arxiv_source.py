@@ -10,13 +10,9 @@ What the package leaves to us, and arXiv's quirks this module handles:
   off, and we retry 429/5xx/timeouts ourselves with backoff, obeying `Retry-After`
   (seconds or an HTTP date) when it fits in `timeout`; a longer one ends this build's
   questions to arXiv, and every process of the user waits it out (`spacing`);
-- its parser (lxml, entities unresolved, no network) recovers from broken XML without
-  a word: a cut feed loses entries or fields, and one with a DTD loses the text after
-  each entity reference. arXiv never sends a DTD, so a feed with one is refused, as is
-  a feed that is not well-formed, before the package parses it (`scan_feed`). Its date
-  parsing raises on a `<published>` that is not a date, failing the whole feed, and it
-  drops an entry without one: such a field is replaced before it parses the feed, and
-  the paper is shown without its date, with a warning;
+- its parser recovers from broken XML without a word, and its date parsing fails a
+  whole feed on one odd date: each 200 reply is read strictly first, and refused or
+  repaired (`arxiv_feed.scan_feed`); a paper with an odd date is shown without it, with a warning;
 - since 2026 arXiv answers some valid requests with an empty feed: an empty reply is
   asked again (with backoff) before its IDs are declared unknown;
 - arXiv's terms allow one request every 3 seconds, per client — not per process: the
@@ -28,25 +24,23 @@ What the package leaves to us, and arXiv's quirks this module handles:
 
 from __future__ import annotations
 
-import email.utils
-import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
-from xml.parsers import expat
 
 import arxiv
 import requests
 
 from mkdocs_arxiv_digest import __version__
+from mkdocs_arxiv_digest.arxiv_feed import FeedScan, scan_feed
 from mkdocs_arxiv_digest.errors import ArxivUnavailableError, InvalidIdError, RefusedReplyError, log
 from mkdocs_arxiv_digest.http_limits import BoundedSession
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Paper
+from mkdocs_arxiv_digest.retry_after import retry_after_seconds
 from mkdocs_arxiv_digest.spacing import Spacing
 
 BATCH_SIZE = 100

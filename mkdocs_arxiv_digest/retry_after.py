@@ -1,3 +1,12 @@
+"""The `Retry-After` header: how long a host asks a client to wait, in seconds."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from datetime import timezone
+
+
 def retry_after_seconds(value: str | None, now: float) -> float | None:
     """Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date); None if unreadable."""
     if value is None:
@@ -13,5 +22,3 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     seconds = when.timestamp() - now
     return max(seconds, 0.0) if math.isfinite(seconds) else None
-
-

@@ -1,32 +1,26 @@
-"""diskcache made safe for a cache directory restored from elsewhere: text only, no file outside it.
+"""The rows of the cache: diskcache, made safe for a cache directory restored from elsewhere.
 
-diskcache (<= 5.6.3) unpickles whatever its database holds (CVE-2025-69872), and CI
-restores cache directories from elsewhere, so `JsonDisk` refuses pickle both ways: a
-planted pickled row is reported and ignored, never loaded. For the same reason it
-trusts no row's file name and no file in the directory: it reads and deletes only
-regular files inside the cache that carry the names diskcache makes. Nor does it trust
-diskcache's own `Settings` table, which diskcache obeys as it opens the database: before
-diskcache sees a restored `cache.db`, any setting diskcache does not write itself is
-removed and ours are put back (`_reset_settings`), and a `cache.db` SQLite cannot use is
-moved aside for an empty one. So is one whose schema is not exactly diskcache's (a view
-or a table of another form where a table goes, a trigger or index diskcache does not
-make): SQLite runs what a schema holds as the cache is read or written, and a recursive
-view or trigger never returns. `open_store` gives that store. A row is returned only as
-JSON text (`Store.texts`): a pickled key, a value stored as anything but text, is refused.
+`Store` is what `cache.Cache` keeps its rows in. Every value is read through `JsonDisk`
+(`store_disk`: text only, no file outside the cache), and a row is returned only as JSON
+text (`Store.texts`): a pickled key, a value stored as anything but text, is refused.
+Before diskcache sees a restored `cache.db`, `open_store` mends it: any setting diskcache
+does not write itself is removed and ours are put back (`store_schema.reset_settings`),
+and a `cache.db` SQLite cannot use, or whose schema is not exactly diskcache's (a view or
+a table of another form where a table goes, a trigger or index diskcache does not make),
+is moved aside for an empty one.
 
-`Store` is what `cache.Cache` keeps its rows in. Opening diskcache runs some forty
-statements (its schema, its settings) and a warm build only reads, so rows are read
-through a read-only connection of `Store`'s own, checked by the same `JsonDisk.fetch`,
-and diskcache is opened by `open_store` only for the first write (or for a database that
-needs looking at: one that is not a regular file, that SQLite cannot read, whose schema
-is not diskcache's, or whose `Settings` table holds anything diskcache would not have written).
+Opening diskcache runs some forty statements (its schema, its settings) and a warm build
+only reads, so rows are read through a read-only connection of `Store`'s own, checked by
+the same `JsonDisk.fetch`, and diskcache is opened by `open_store` only for the first
+write (or for a database that needs looking at: one that is not a regular file, that
+SQLite cannot read, whose schema is not diskcache's, or whose `Settings` table holds
+anything diskcache would not have written).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import re
 import sqlite3
 import stat
 import threading
@@ -38,7 +32,9 @@ from typing import Any
 
 import diskcache
 
-from mkdocs_arxiv_digest.errors import DigestError, log
+from mkdocs_arxiv_digest.errors import log
+from mkdocs_arxiv_digest.store_disk import JsonDisk, UnsafeCacheRowError, file_kind
+from mkdocs_arxiv_digest.store_schema import SETTINGS, listed, reset_settings, schema_problems, settings_problems
 
 _DATABASE = diskcache.core.DBNAME
 # SQLite keeps a database's uncommitted or unmerged writes beside it under these names.
@@ -161,7 +157,7 @@ def _read_only(database: Path) -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
-        if not _schema_problems(reader) and not _settings_problems(reader):
+        if not schema_problems(reader) and not settings_problems(reader):
             return reader
     except sqlite3.Error:
         pass  # not a database SQLite can use, or a busy one: `open_store` tells which
@@ -182,9 +178,9 @@ def open_store(directory: Path) -> diskcache.Cache:
     try:
         reason = _not_regular(database) or _foreign_schema(database)
         if reason is None:
-            problems = _reset_settings(database)
+            problems = reset_settings(database)
             if problems:
-                log.warning(f"Cache: reset the settings of {database}: it held {_listed(problems)}")
+                log.warning(f"Cache: reset the settings of {database}: it held {listed(problems)}")
     except sqlite3.DatabaseError as error:
         if not _unusable(error):
             raise
@@ -210,7 +206,7 @@ def _not_regular(database: Path) -> str | None:
         except FileNotFoundError:
             continue  # SQLite creates it
         if not stat.S_ISREG(mode):
-            return f"{'it' if path == database else path.name} is {_kind(mode)}"
+            return f"{'it' if path == database else path.name} is {file_kind(mode)}"
     return None
 
 
@@ -219,10 +215,10 @@ def _foreign_schema(database: Path) -> str | None:
     if not database.exists():
         return None  # diskcache creates it
     with closing(sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True, timeout=60)) as db:
-        problems = _schema_problems(db)
+        problems = schema_problems(db)
     if not problems:
         return None
-    return f"its schema is not diskcache's ({_listed(problems)})"
+    return f"its schema is not diskcache's ({listed(problems)})"
 
 
 def _unusable(error: sqlite3.DatabaseError) -> bool:

@@ -1,3 +1,24 @@
+"""`JsonDisk`: a diskcache `Disk` that stores and loads text only, and touches no file outside the cache.
+
+diskcache (<= 5.6.3) unpickles whatever its database holds (CVE-2025-69872), and CI
+restores cache directories from elsewhere, so `JsonDisk` refuses pickle both ways: a
+planted pickled row is reported and ignored, never loaded. For the same reason it
+trusts no row's file name and no file in the directory: it reads and deletes only
+regular files inside the cache that carry the names diskcache makes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from contextlib import suppress
+from typing import Any
+
+import diskcache
+
+from mkdocs_arxiv_digest.errors import DigestError, log
+
 # `Disk.filename` names every value file: two levels of two hex digits, then 28 more.
 _SEP = re.escape(os.sep)
 _VALUE_FILE = re.compile(rf"[0-9a-f]{{2}}{_SEP}[0-9a-f]{{2}}{_SEP}[0-9a-f]{{28}}\.val")
@@ -61,7 +82,7 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
                 break  # makedirs creates it, and what lies below, as real directories
             if not stat.S_ISDIR(mode):
                 log.warning(
-                    f"Cache: removed {_kind(mode)} {directory!r} from {self._directory}: a value directory goes there"
+                    f"Cache: removed {file_kind(mode)} {directory!r} from {self._directory}: a value directory goes there"
                 )
                 os.unlink(path)
                 break
@@ -114,9 +135,9 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
         for directory in (top, os.path.join(top, sub)):
             mode = os.lstat(os.path.join(self._directory, directory)).st_mode
             if not stat.S_ISDIR(mode):
-                return f"its directory {directory!r} is {_kind(mode)}"
+                return f"its directory {directory!r} is {file_kind(mode)}"
         mode = os.lstat(os.path.join(self._directory, filename)).st_mode
-        return None if stat.S_ISREG(mode) else f"it is {_kind(mode)}"
+        return None if stat.S_ISREG(mode) else f"it is {file_kind(mode)}"
 
     def _read_text(self, filename: Any) -> str:
         """The text of a value file, at most `MAX_VALUE_BYTES`; UnsafeCacheRowError if it is not one."""
@@ -127,7 +148,7 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
             with open(fd, "rb") as reader:
                 status = os.fstat(fd)
                 if not stat.S_ISREG(status.st_mode):
-                    reason = f"it is {_kind(status.st_mode)}"
+                    reason = f"it is {file_kind(status.st_mode)}"
                 elif status.st_size > MAX_VALUE_BYTES:
                     reason = f"it is larger than {MAX_VALUE_BYTES} bytes"
                 else:
@@ -143,8 +164,6 @@ class JsonDisk(diskcache.Disk):  # type: ignore[misc]
         raise UnsafeCacheRowError(f"refusing a cache row whose value file is {filename!r}: {reason}")
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     """What a file of this mode is, in words: "a symbolic link", "a FIFO", ..."""
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-
-

@@ -1,3 +1,22 @@
+"""What diskcache's database may hold: its schema, exactly, and settings as diskcache writes them.
+
+diskcache obeys its own `Settings` table as it opens the database, and SQLite runs what a
+schema holds (a view, a trigger, an index's expression) as rows are read or written; a
+recursive view or trigger never returns. A `cache.db` restored from elsewhere is checked
+against both before anything reads a row of it (`schema_problems`, `settings_problems`),
+and a `Settings` table that holds anything diskcache would not have written is rewritten
+(`reset_settings`). Reads `sqlite_master` and `Settings` only, which runs nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
 # diskcache acts on every row of its `Settings` table as it opens the database, before
 # the settings passed to it count: each key becomes an attribute of the `Cache` (so
 # `_directory` moves the database elsewhere, `close` breaks it), a `disk_*` key an
@@ -6,7 +25,7 @@
 # counters its triggers keep (integers), in a table of the form diskcache creates.
 SETTINGS: dict[str, Any] = dict(diskcache.DEFAULT_SETTINGS)
 _COUNTERS = tuple(diskcache.core.METADATA)
-_SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
+SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
 # Every object diskcache 5.6 creates in `cache.db` (with any settings), as SQLite keeps
 # it in `sqlite_master` (without "IF NOT EXISTS"): copied from `diskcache.core`, and
 # compared with what diskcache makes by tests/test_security_io.py. SQLite runs what the
@@ -15,7 +34,7 @@ _SETTINGS_TABLE = "CREATE TABLE Settings ( key TEXT NOT NULL UNIQUE, value)"
 # used. Missing ones are fine: diskcache creates them.
 DISKCACHE_SCHEMA = frozenset(
     {
-        ("table", "Settings", _SETTINGS_TABLE),
+        ("table", "Settings", SETTINGS_TABLE),
         ("index", "sqlite_autoindex_Settings_1", None),  # of `Settings`' UNIQUE key
         (
             "table",
@@ -51,11 +70,11 @@ DISKCACHE_SCHEMA = frozenset(
 )
 
 
-def _schema_problems(db: sqlite3.Connection) -> list[str]:
+def schema_problems(db: sqlite3.Connection) -> list[str]:
     """What the schema holds that diskcache does not create, in words (none: []).
 
     Reads `sqlite_master` only, which runs nothing the schema holds. The `Settings`
-    table's own form is `_settings_problems`'s: a table or view of that name is rebuilt.
+    table's own form is `settings_problems`'s: a table or view of that name is rebuilt.
     """
     known = {(kind, name) for kind, name, _sql in DISKCACHE_SCHEMA}
     problems = []
@@ -71,12 +90,12 @@ def _schema_problems(db: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _listed(problems: list[str]) -> str:
+def listed(problems: list[str]) -> str:
     """The first few ``problems``, joined, saying how many more there are."""
     return ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
 
 
-def _reset_settings(database: Path) -> list[str]:
+def reset_settings(database: Path) -> list[str]:
     """Rewrite the `Settings` table as diskcache writes it, if it holds anything else; what it held.
 
     Runs before diskcache opens the database, which applies the table's `sqlite_*` rows
@@ -86,15 +105,15 @@ def _reset_settings(database: Path) -> list[str]:
     with closing(sqlite3.connect(database, timeout=60, isolation_level=None)) as db:
         # Read first, without a write lock: the table is nearly always as diskcache wrote it,
         # and a lock on every build would make concurrent builds wait on each other.
-        if not _settings_problems(db):
+        if not settings_problems(db):
             return []
         db.execute("BEGIN IMMEDIATE")  # read again and rewrite with no build writing in between
-        problems = _settings_problems(db)
+        problems = settings_problems(db)
         if problems:
             found = db.execute("SELECT type, name FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE")
             for kind, name in found.fetchall():
                 db.execute(f'DROP {kind} "{name}"')  # kind: table, view, index or trigger, from SQLite itself
-            db.execute(_SETTINGS_TABLE)
+            db.execute(SETTINGS_TABLE)
             db.executemany("INSERT INTO Settings VALUES (?, ?)", SETTINGS.items())
             # The counters diskcache's triggers keep, recounted; hits and misses (statistics are off) restart.
             [(count, size)] = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM Cache").fetchall()
@@ -104,12 +123,12 @@ def _reset_settings(database: Path) -> list[str]:
     return problems
 
 
-def _settings_problems(db: sqlite3.Connection) -> list[str]:
+def settings_problems(db: sqlite3.Connection) -> list[str]:
     """What in the `Settings` table diskcache would not have written itself, in words (none: [])."""
     schema = db.execute("SELECT type, sql FROM sqlite_master WHERE name = 'Settings' COLLATE NOCASE").fetchall()
     if not schema:
         return []  # a new database: diskcache creates the table
-    if schema != [("table", _SETTINGS_TABLE)]:
+    if schema != [("table", SETTINGS_TABLE)]:
         return ["a Settings table of another form"]
     problems = []
     for key, value in db.execute("SELECT key, value FROM Settings"):
@@ -128,5 +147,3 @@ def _shown(value: Any) -> str:
     """A planted key or value as the log shows it: quoted, escaped, and at most 100 characters."""
     text = repr(value)
     return text if len(text) <= 100 else text[:97] + "..."
-
-

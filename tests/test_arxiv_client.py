@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from mkdocs_arxiv_digest import arxiv_source
-from mkdocs_arxiv_digest.arxiv_source import USER_AGENT, retry_after_seconds
+from mkdocs_arxiv_digest.arxiv_source import USER_AGENT
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.config import Settings, validated_options
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
 from mkdocs_arxiv_digest.resolver import Resolver
+from mkdocs_arxiv_digest.retry_after import retry_after_seconds
 from mkdocs_arxiv_digest.snapshot import Snapshot
 from tests.fakes import FakeArxiv, FakeLLM, FakePaper, _entry, _feed
 from tests.helpers import Site, block, mkdocs_log

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from mkdocs_arxiv_digest.arxiv_source import MAX_FEED_BYTES, MAX_FIELD_BYTES, check_feed
+from mkdocs_arxiv_digest.arxiv_feed import MAX_FIELD_BYTES, check_feed
+from mkdocs_arxiv_digest.arxiv_source import MAX_FEED_BYTES
 from mkdocs_arxiv_digest.http_limits import RefusedReplyError
 from mkdocs_arxiv_digest.llm import MAX_REPLY_BYTES
 from tests.fakes import HOSTILE_FEEDS, FakeArxiv, FakeLLM, FakePaper, _entry, _feed
