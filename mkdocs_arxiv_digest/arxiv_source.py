@@ -10,13 +10,9 @@ What the package leaves to us, and arXiv's quirks this module handles:
   off, and we retry 429/5xx/timeouts ourselves with backoff, obeying `Retry-After`
   (seconds or an HTTP date) when it fits in `timeout`; a longer one ends this build's
   questions to arXiv, and every process of the user waits it out (`spacing`);
-- its parser (lxml, entities unresolved, no network) recovers from broken XML without
-  a word: a cut feed loses entries or fields, and one with a DTD loses the text after
-  each entity reference. arXiv never sends a DTD, so a feed with one is refused, as is
-  a feed that is not well-formed, before the package parses it (`scan_feed`). Its date
-  parsing raises on a `<published>` that is not a date, failing the whole feed, and it
-  drops an entry without one: such a field is replaced before it parses the feed, and
-  the paper is shown without its date, with a warning;
+- its parser recovers from broken XML without a word, and its date parsing fails a
+  whole feed on one odd date: each 200 reply is read strictly first, and refused or
+  repaired (`arxiv_feed.scan_feed`); a paper with an odd date is shown without it, with a warning;
 - since 2026 arXiv answers some valid requests with an empty feed: an empty reply is
   asked again (with backoff) before its IDs are declared unknown;
 - arXiv's terms allow one request every 3 seconds, per client — not per process: the
@@ -28,25 +24,23 @@ What the package leaves to us, and arXiv's quirks this module handles:
 
 from __future__ import annotations
 
-import email.utils
-import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
-from xml.parsers import expat
 
 import arxiv
 import requests
 
 from mkdocs_arxiv_digest import __version__
+from mkdocs_arxiv_digest.arxiv_feed import FeedScan, scan_feed
 from mkdocs_arxiv_digest.errors import ArxivUnavailableError, InvalidIdError, RefusedReplyError, log
 from mkdocs_arxiv_digest.http_limits import BoundedSession
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import Paper
+from mkdocs_arxiv_digest.retry_after import retry_after_seconds
 from mkdocs_arxiv_digest.spacing import Spacing
 
 BATCH_SIZE = 100
@@ -54,9 +48,6 @@ BATCH_SIZE = 100
 MAX_FEED_BYTES = 32 * 2**20
 """Cap on one reply. 100 ordinary entries make ~300 KB; one of a large collaboration's
 papers (3,000 authors) ~150 KB."""
-MAX_FIELD_BYTES = 2**20
-"""Cap on one text or attribute of a feed: arXiv's longest are abstracts of ~2,000
-characters. (Past 10 MB, lxml would drop one without a word.)"""
 PROJECT_URL = "https://github.com/OWNER/REPO"
 """The project page the `User-Agent` names (as `[project.urls]` in pyproject.toml)."""
 USER_AGENT = f"mkdocs-arxiv-digest/{__version__} (+{PROJECT_URL}) arxiv.py/{arxiv.__version__}"
@@ -66,10 +57,6 @@ will "likely introduce API keys", without saying how they are sent: the key is r
 logged, and not sent until arXiv documents the way (then in `_key_headers`)."""
 MIN_BACKOFF = 1.0
 """Seconds before the first retry when `arxiv_delay` is shorter (a mirror, a test server)."""
-
-_ATOM = "http://www.w3.org/2005/Atom "
-_PLACEHOLDER_DATE = b"1970-01-01T00:00:00Z"
-"""Put in place of a date the package cannot parse; the paper's `published` is then empty."""
 
 
 @dataclass
@@ -149,133 +136,6 @@ def _key_headers() -> dict[str, str]:
             once=True,
         )
     return {}
-
-
-# -- the feed, before the package parses it ---------------------------------------------
-
-
-@dataclass
-class FeedScan:
-    """A feed as expat read it: the entries it holds, and what the package may parse."""
-
-    content: bytes
-    """The feed, with dates the package cannot parse replaced by a placeholder."""
-    entries: list[str] = field(default_factory=list)
-    """The `<id>` of every entry, as sent."""
-    odd_dates: dict[str, str] = field(default_factory=dict)
-    """Entries (by `<id>`) whose `<published>` is missing or not a date: what it was."""
-
-
-def check_feed(content: bytes) -> None:
-    """Refuse a reply the `arxiv` package should not parse; raise `RefusedReplyError` saying why."""
-    scan_feed(content)
-
-
-def scan_feed(content: bytes) -> FeedScan:
-    """Read a reply strictly before the `arxiv` package parses it; raise `RefusedReplyError` to refuse it.
-
-    Expat reads it first, strictly and building nothing: a DTD (entity definitions,
-    external references) is refused at its first byte, before any entity exists, and
-    XML that is not well-formed is refused too. No text or attribute may be longer than
-    `MAX_FIELD_BYTES`. Each entry's `<id>` is noted (an entry the package then drops
-    is not an unknown paper), and a `<published>` or `<updated>` date the package would
-    raise on (failing the whole feed) or drop the entry for is replaced.
-    """
-    # In well-formed XML `<` only opens markup: no text or attribute is longer than the
-    # longest stretch without one.
-    if max(map(len, content.split(b"<"))) > MAX_FIELD_BYTES:
-        raise RefusedReplyError(f"the reply holds a text or attribute longer than {MAX_FIELD_BYTES} bytes; refused")
-    reader = _FeedReader(content)
-    try:
-        reader.parser.Parse(content, True)
-    except expat.ExpatError as error:
-        # A cut reply is the usual cause: asking again may get it whole.
-        raise RefusedReplyError(f"the reply is not well-formed XML ({error})", retry=True) from None
-    return reader.scan()
-
-
-class _FeedReader:
-    """Expat handlers noting each entry's `<id>` and where its dates are."""
-
-    def __init__(self, content: bytes) -> None:
-        self.content = content
-        self.parser = parser = expat.ParserCreate(namespace_separator=" ")
-        parser.buffer_text = True
-        parser.StartDoctypeDeclHandler = self._refuse_dtd
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
-        self.path: list[str] = []
-        self.text: list[str] = []
-        self.entry_id = ""
-        self.dates: dict[str, tuple[int, int, str]] = {}
-        """This entry's dates: element name → (start, end, text)."""
-        self.starts: list[int] = []
-        self.entries: list[str] = []
-        self.odd_dates: dict[str, str] = {}
-        self.edits: list[tuple[int, int, bytes]] = []
-
-    @staticmethod
-    def _refuse_dtd(*_args: Any) -> None:
-        raise RefusedReplyError("the reply declares a DTD (<!DOCTYPE ...>), which arXiv never sends; refused")
-
-    def _start(self, name: str, _attributes: Any) -> None:
-        self.path.append(name)
-        self.starts.append(self.parser.CurrentByteIndex)
-        self.text = []
-        if self.path[-2:] == [_ATOM + "feed", _ATOM + "entry"]:
-            self.entry_id, self.dates = "", {}
-
-    def _text(self, data: str) -> None:
-        self.text.append(data)
-
-    def _end(self, name: str) -> None:
-        start, at = self.starts.pop(), self.parser.CurrentByteIndex
-        in_entry = self.path[:-1][-2:] == [_ATOM + "feed", _ATOM + "entry"]
-        self.path.pop()
-        if in_entry and name == _ATOM + "id":
-            self.entry_id = "".join(self.text)  # as the package keeps it (`Result.entry_id`)
-        elif in_entry and name in (_ATOM + "published", _ATOM + "updated") and name not in self.dates:
-            self.dates[name] = (start, self._element_end(start, at), "".join(self.text))
-        elif name == _ATOM + "entry" and self.path == [_ATOM + "feed"]:
-            self._entry_end(at)
-
-    def _entry_end(self, at: int) -> None:
-        self.entries.append(self.entry_id)
-        for name in (_ATOM + "published", _ATOM + "updated"):
-            tag = name.removeprefix(_ATOM).encode()
-            placeholder = b"<" + tag + b">" + _PLACEHOLDER_DATE + b"</" + tag + b">"
-            found = self.dates.get(name)
-            if found is None:
-                self.edits.append((at, at, placeholder))  # before `</entry>`
-            elif not _is_date(found[2]):
-                self.edits.append((found[0], found[1], placeholder))
-            else:
-                continue
-            if name == _ATOM + "published":  # `<updated>` is not shown: replaced without a word
-                self.odd_dates[self.entry_id] = found[2].strip() if found else ""
-
-    def _element_end(self, start: int, at: int) -> int:
-        """Where an element ends: ``at`` is its end tag's start, or (``<x/>``) already past it."""
-        first = self.content.index(b">", start)
-        if first + 1 == at and self.content[first - 1 : first] == b"/":
-            return at
-        return self.content.index(b">", at) + 1
-
-    def scan(self) -> FeedScan:
-        content = self.content
-        for start, end, replacement in sorted(self.edits, reverse=True):
-            content = content[:start] + replacement + content[end:]
-        return FeedScan(content, self.entries, self.odd_dates)
-
-
-def _is_date(text: str) -> bool:
-    """Whether the `arxiv` package parses ``text`` as a date (the same steps as its `_parse_datetime`)."""
-    try:
-        datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -396,23 +256,6 @@ class ArxivSource:
                 f"arXiv asks for fewer requests (HTTP 429): they are now {widened:g} s apart for the rest of this build",
                 once=True,
             )
-
-
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date); None if unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit() and len(value) <= 9:
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP date is GMT
-        when = when.replace(tzinfo=timezone.utc)
-    seconds = when.timestamp() - now
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _match(ids: list[ArxivId], results: list[arxiv.Result], scan: FeedScan) -> Batch:

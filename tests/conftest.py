@@ -1,4 +1,4 @@
-"""Fixtures: the fake servers, and a temporary MkDocs site wired to them (helpers are in `tests.helpers`)."""
+"""Fixtures: the fake servers, and a temporary MkDocs site and Sphinx project wired to them (helpers are in `tests.helpers`)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,9 @@ from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
 Behaviour = Any
+HOLD_LIMIT = 3.0
+"""Seconds a held reply waits at most (`gather`, `hold`): a test whose condition never comes fails, not
+hangs. Under the sites' `timeout` (5 s), so the client is still waiting when the reply comes."""
 
 
 class _Server:
@@ -43,6 +46,12 @@ class _Server:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.gather = 0
+        """Hold every reply until this many requests have been in flight at once (at most
+        `HOLD_LIMIT` s): a test of concurrency that does not depend on how fast the machine is."""
+        self.hold: threading.Event | None = None
+        """Hold every reply until this is set (at most `HOLD_LIMIT` s)."""
+        self._gathered = threading.Condition(self.lock)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,6 +85,7 @@ class _Server:
 
     def _serve(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
         with self.lock:
+            index = len(self.history)
             self.history.append(
                 {
                     "path": handler.path,
@@ -87,7 +97,11 @@ class _Server:
             behaviour = self.script.pop(0) if self.script else None
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._gathered.notify_all()
+            self._gathered.wait_for(lambda: self.max_in_flight >= self.gather, timeout=HOLD_LIMIT)
         try:
+            if self.hold is not None:
+                self.hold.wait(timeout=HOLD_LIMIT)
             if self.latency:
                 time.sleep(self.latency)
             if isinstance(behaviour, tuple) and behaviour[0] == "slow":
@@ -102,6 +116,7 @@ class _Server:
             with self.lock:
                 self.in_flight -= 1
         data = payload.encode()
+        self.history[index]["replied_at"] = time.monotonic()
         if isinstance(behaviour, tuple) and behaviour[0] in ("trickle", "trickle-headers"):
             self._trickle(handler, status, content_type, data, behaviour[1], headers=behaviour[0] == "trickle-headers")
             return

@@ -1,9 +1,12 @@
-"""Test helpers: real MkDocs builds of temporary sites wired to the fakes, and their environment.
+"""Test helpers: real builds of temporary sites wired to the fakes, and their environment.
 
-`Site.build()` runs MkDocs' own build in this process, exactly as `mkdocs build` does
-(load the config, `on_startup`, build, `on_shutdown`), with the site's environment and
-MkDocs' log captured; `Site.start()` runs `mkdocs build` as a separate process, for what
-needs one (kill -9, concurrent builds, hangs).
+One harness for both hosts (`SiteHarness`): the source pages, our options pointed at the
+fake servers, the environment, the cache directory, and a build run in this process
+with its environment set and its log captured. `Site.build()` runs MkDocs' own build
+exactly as `mkdocs build` does (load the config, `on_startup`, build, `on_shutdown`);
+`SphinxSite.build()` runs `sphinx-build`'s own entry point. `Site.start()` and
+`SphinxSite.run()` run the command as a separate process, for what needs one (kill -9,
+concurrent builds, hangs, parallel reading).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,8 @@ def clean_env(**variables: str) -> dict[str, str]:
 
 @dataclass
 class Build:
+    """What a build left: the command's exit status, its log, and the directory it built."""
+
     returncode: int
     log: str
     site: Path
@@ -50,8 +56,37 @@ class Build:
         return read_digest(self.html(page))
 
 
-class Site:
-    """A temporary MkDocs site wired to the fakes; `build()` runs the real `mkdocs build`."""
+@dataclass
+class SphinxBuild(Build):
+    """A Sphinx build's output, read by document name."""
+
+    def page(self, docname: str = "index") -> Element:
+        return parse(self.html(f"{docname}.html"))
+
+    def rows(self, docname: str = "index") -> list[Row]:
+        return self.digest(f"{docname}.html").rows
+
+    def footnotes(self, docname: str = "index") -> dict[str, list[str]]:
+        """Footnote id (``fn:2403.16584``) → text of its paragraphs."""
+        return {
+            aside.attrs["id"] or "": [p.text for p in aside.iter("p")]
+            for aside in self.page(docname).iter("aside")
+            if "footnote" in (aside.attrs.get("class") or "").split()
+        }
+
+    def tex(self) -> str:
+        [tex] = self.site.glob("*.tex")
+        return tex.read_text(encoding="utf-8")
+
+
+class SiteHarness:
+    """What a test site of either host holds: pages, our options wired to the fakes, its environment.
+
+    ``options`` are ours by their MkDocs names; a Sphinx site writes each as
+    ``arxiv_digest_<name>`` in conf.py. A subclass says where its configuration lives
+    (`config_dir`: our paths, the cache's among them, are relative to it) and how its
+    host builds in this process (a run and a log capture for `_in_process`).
+    """
 
     def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
         self.root = root
@@ -63,15 +98,43 @@ class Site:
             "base_url": llm_api.base_url,
             "timeout": 5,
         }
-        self.config: dict[str, Any] = {"site_name": "Test", "theme": {"name": "mkdocs"}}
         self.env = {"OPENAI_API_KEY": API_KEY}
+        """The build's whole environment beyond this process's own (without any of ours)."""
+
+    @property
+    def config_dir(self) -> Path:
+        raise NotImplementedError
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.config_dir / ".cache/plugin/arxiv-digest"
+
+    def page(self, name: str, text: str) -> None:
+        path = self.docs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def _in_process(
+        self, run: Callable[[], int], capture: Callable[[], AbstractContextManager[io.StringIO]]
+    ) -> tuple[int, str]:
+        """``run()``'s exit status and the log ``capture`` gathered, with the site's environment set."""
+        with environment(clean_env(**self.env)), capture() as log:
+            returncode = run()
+        return returncode, log.getvalue()
+
+
+class Site(SiteHarness):
+    """A temporary MkDocs site wired to the fakes; `build()` runs the real `mkdocs build`."""
+
+    def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+        super().__init__(root, arxiv_api, llm_api)
+        self.config: dict[str, Any] = {"site_name": "Test", "theme": {"name": "mkdocs"}}
         self.plugins: list[Any] = ["arxiv-digest"]
         """The site's plugins in order; ``"arxiv-digest"`` stands for ours, with `options`."""
 
-    def page(self, name: str, markdown: str) -> None:
-        path = self.docs / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown, encoding="utf-8")
+    @property
+    def config_dir(self) -> Path:
+        return self.root  # beside mkdocs.yml
 
     def write_config(self) -> Path:
         plugins = [{"arxiv-digest": self.options} if plugin == "arxiv-digest" else plugin for plugin in self.plugins]
@@ -94,7 +157,8 @@ class Site:
         unknown = set(args) - {"--strict"}
         assert not unknown, f"in-process builds take --strict only; use start() for {unknown}"
         config_file = self.write_config()
-        with environment(clean_env(**self.env)), mkdocs_log() as log:
+
+        def run() -> int:
             try:
                 config = load_config(str(config_file), strict="--strict" in args, site_dir=str(self.root / site_dir))
                 config.plugins.on_startup(command="build", dirty=False)
@@ -102,15 +166,51 @@ class Site:
                     mkdocs_build(config)
                 finally:
                     config.plugins.on_shutdown()
-                returncode = 0
             except MkDocsException as error:
                 logging.getLogger("mkdocs").error(str(error))
-                returncode = 1
-        return Build(returncode, log.getvalue(), self.root / site_dir)
+                return 1
+            return 0
+
+        returncode, log = self._in_process(run, mkdocs_log)
+        return Build(returncode, log, self.root / site_dir)
+
+
+class SphinxSite(SiteHarness):
+    """A temporary Sphinx project wired to the fakes; `build()` runs the real `sphinx-build`."""
+
+    def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
+        super().__init__(root, arxiv_api, llm_api)
+        self.conf: dict[str, Any] = {
+            "extensions": ["mkdocs_arxiv_digest.sphinx", "myst_parser"],
+            "exclude_patterns": ["_build", ".cache"],
+        }
+        """conf.py's values beyond `options`, written after them (an `arxiv_digest_*` here wins)."""
 
     @property
-    def cache_dir(self) -> Path:
-        return self.root / ".cache/plugin/arxiv-digest"
+    def config_dir(self) -> Path:
+        return self.docs  # beside conf.py
+
+    def write_conf(self) -> None:
+        values = {f"arxiv_digest_{name}": value for name, value in self.options.items()} | self.conf
+        lines = [f"{name} = {value!r}" for name, value in values.items()]
+        (self.docs / "conf.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def arguments(self, *args: str, builder: str) -> list[str]:
+        out = self.root / "_build" / builder
+        return ["-b", builder, "-N", "-d", str(self.root / "_build/doctrees"), *args, str(self.docs), str(out)]
+
+    def build(self, *args: str, builder: str = "html") -> SphinxBuild:
+        """`sphinx-build -b builder [args]`, in this process: the command's exit status and output."""
+        self.write_conf()
+        returncode, log = self._in_process(lambda: build_main(self.arguments(*args, builder=builder)), output_log)
+        return SphinxBuild(returncode, log, self.root / "_build" / builder)
+
+    def run(self, *args: str, builder: str = "html") -> SphinxBuild:
+        """`sphinx-build` as a separate process (for `-j`: parallel reading forks)."""
+        self.write_conf()
+        command = [sys.executable, "-m", "sphinx", *self.arguments(*args, builder=builder)]
+        result = subprocess.run(command, env=clean_env(**self.env), capture_output=True, text=True, timeout=120)
+        return SphinxBuild(result.returncode, result.stdout + result.stderr, self.root / "_build" / builder)
 
 
 @contextlib.contextmanager
@@ -146,70 +246,9 @@ def block(*ids: str) -> str:
     return "```arxiv-digest\n" + "\n".join(ids) + "\n```\n"
 
 
-@dataclass
-class SphinxBuild:
-    returncode: int
-    log: str
-    out: Path
-
-    def page(self, docname: str = "index") -> Element:
-        return parse((self.out / f"{docname}.html").read_text(encoding="utf-8"))
-
-    def rows(self, docname: str = "index") -> list[Row]:
-        return read_digest((self.out / f"{docname}.html").read_text(encoding="utf-8")).rows
-
-    def footnotes(self, docname: str = "index") -> dict[str, list[str]]:
-        """Footnote id (``fn:2403.16584``) → text of its paragraphs."""
-        return {
-            aside.attrs["id"] or "": [p.text for p in aside.iter("p")]
-            for aside in self.page(docname).iter("aside")
-            if "footnote" in (aside.attrs.get("class") or "").split()
-        }
-
-    def tex(self) -> str:
-        [tex] = self.out.glob("*.tex")
-        return tex.read_text(encoding="utf-8")
-
-
-class SphinxSite:
-    """A temporary Sphinx project wired to the fakes; `build()` runs the real `sphinx-build`."""
-
-    def __init__(self, root: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
-        self.root = root
-        self.src = root / "docs"
-        self.src.mkdir(parents=True, exist_ok=True)
-        self.conf: dict[str, Any] = {
-            "extensions": ["mkdocs_arxiv_digest.sphinx", "myst_parser"],
-            "exclude_patterns": ["_build", ".cache"],
-            "arxiv_digest_arxiv_api_url": arxiv_api.url + "/api/query",
-            "arxiv_digest_arxiv_delay": 0,
-            "arxiv_digest_base_url": llm_api.base_url,
-            "arxiv_digest_timeout": 5,
-        }
-        self.env = {"OPENAI_API_KEY": API_KEY}
-
-    def page(self, name: str, text: str) -> None:
-        (self.src / name).write_text(text, encoding="utf-8")
-
-    def write_conf(self) -> None:
-        lines = [f"{name} = {value!r}" for name, value in self.conf.items()]
-        (self.src / "conf.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    def arguments(self, *args: str, builder: str) -> list[str]:
-        out = self.root / "_build" / builder
-        return ["-b", builder, "-N", "-d", str(self.root / "_build/doctrees"), *args, str(self.src), str(out)]
-
-    def build(self, *args: str, builder: str = "html") -> SphinxBuild:
-        """`sphinx-build -b builder [args]`, in this process: the command's exit status and output."""
-        self.write_conf()
-        output = io.StringIO()
-        with environment(clean_env(**self.env)), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            returncode = build_main(self.arguments(*args, builder=builder))
-        return SphinxBuild(returncode, output.getvalue(), self.root / "_build" / builder)
-
-    def run(self, *args: str, builder: str = "html") -> SphinxBuild:
-        """`sphinx-build` as a separate process (for `-j`: parallel reading forks)."""
-        self.write_conf()
-        command = [sys.executable, "-m", "sphinx", *self.arguments(*args, builder=builder)]
-        result = subprocess.run(command, env=clean_env(**self.env), capture_output=True, text=True, timeout=120)
-        return SphinxBuild(result.returncode, result.stdout + result.stderr, self.root / "_build" / builder)
+@contextlib.contextmanager
+def output_log() -> Iterator[io.StringIO]:
+    """What this process writes to stdout and stderr, as a command's output (Sphinx logs there)."""
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+        yield text

@@ -17,7 +17,7 @@ def add_papers(arxiv_api: FakeArxiv, ids: list[str]) -> None:
 
 def test_fourteen_papers_become_fourteen_rows_and_footnotes(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
     add_papers(arxiv_api, FOURTEEN)
-    llm_api.latency = 0.6  # long enough for all 8 workers to be in flight at once, even on a busy machine
+    llm_api.gather = 8  # replies wait until 8 requests are in flight: all 8 workers, however busy the machine
     site.options["language"] = "zh"
     site.page("index.md", "# Reading list\n\n" + block(*FOURTEEN))
 

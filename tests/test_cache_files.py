@@ -24,7 +24,7 @@ from pathlib import Path
 import diskcache
 import pytest
 
-from mkdocs_arxiv_digest.store import MAX_VALUE_BYTES
+from mkdocs_arxiv_digest.store_disk import MAX_VALUE_BYTES
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import API_KEY, Build, Site, block, clean_env
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from mkdocs_arxiv_digest.cache import MAX_JSON_DEPTH
-from mkdocs_arxiv_digest.store import DISKCACHE_SCHEMA
+from mkdocs_arxiv_digest.store_schema import DISKCACHE_SCHEMA
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import API_KEY, Site, block, clean_env
 from tests.test_cache_files import IDS, assert_complete, build_in_time, files_outside_the_cache, first_build

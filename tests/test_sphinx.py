@@ -460,7 +460,7 @@ def test_the_command_line_prefetches_and_snapshots_a_sphinx_project(
     assert "index: 2403.99999: arXiv has no paper with this identifier" in prefetch.stderr
     assert "2/3 papers complete" in prefetch.stdout
     assert snapshot.exit_code == 1 and "Wrote 2 papers to" in snapshot.stdout
-    pinned = load_snapshot(sphinx.src / "pinned.yml")
+    pinned = load_snapshot(sphinx.docs / "pinned.yml")
     assert list(pinned.entries) == ["2403.16584", "2403.11894"]
     assert pinned.entries["2403.11894"].digests["zh"].summary == written("Explainable", "We explain.", "zh")["summary"]
 

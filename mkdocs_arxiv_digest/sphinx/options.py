@@ -47,7 +47,13 @@ def settings_from_conf(values: Mapping[str, Any], *, confdir: Path, sphinx_langu
 def _conf_values(config: Config) -> dict[str, Any]:
     """Everything ``conf.py`` set, registered or not (so a mistyped ``arxiv_digest_ofline`` is an error).
 
-    Sphinx keeps it in `Config._raw_config`; its public interface has only registered values.
+    Sphinx keeps it in `Config._raw_config`, and no public interface offers it (checked in
+    Sphinx 9.0.4's source and by reading a conf.py): `Config`'s iteration, `in`, `values` and `filter` cover registered
+    names only; its ``__dict__`` holds only the values read so far, never an unregistered
+    one; ``config-inited`` passes that same `Config`; `Config.read` returns it. Only
+    `sphinx.config.eval_config_file` (undocumented) returns the namespace, by running
+    ``conf.py`` once more. If `_raw_config` goes, a misspelt name is no longer caught
+    (`test_conf_values_are_validated_by_name` says so); the build goes on.
     """
     raw: dict[str, Any] = getattr(config, "_raw_config", {})
     return raw
