@@ -111,7 +111,7 @@ def test_one_sphinx_project_built_in_two_languages(sphinx: SphinxSite, arxiv_api
             contextlib.redirect_stdout(output),
             contextlib.redirect_stderr(output),
         ):
-            assert build_main([*arguments, str(sphinx.src), str(out)]) == 0, output.getvalue()
+            assert build_main([*arguments, str(sphinx.docs), str(out)]) == 0, output.getvalue()
         (rows[language],) = SphinxBuild(0, output.getvalue(), out).rows()
 
     assert is_chinese(rows["zh"].summary) and not is_chinese(rows["en"].summary)
