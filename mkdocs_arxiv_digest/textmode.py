@@ -61,7 +61,11 @@ each level (`\\'{\\'{...}}` 16 deep gave 32,768 characters, 24 deep filled the m
 _PLACEHOLDER_BASE = 0x100000
 _PLACEHOLDER = re.compile("[\U00100000-\U0010fffd]")
 # Text with nothing TeX would change is returned at once (most titles).
-_TEX_MARK = re.compile(r"[\\{}~%]|``|''|--|!`|\?`")
+# What makes a text TeX, outside its math: a control word or escaped special character,
+# TeX's opening quotes, a tie or a range dash between two word characters (`Fig.~3`,
+# `10--20`). Braces, `{{ x }}`, JSON, a spaced ` -- ` or `''` alone are prose (a template,
+# a quotation, a protected `{BERT}` that reads well as it is), and stay exactly as written.
+_TEX_MARK = re.compile(r"\\[A-Za-z%$&#_{}]|``|[\w.]~\w|\w--\w")
 # `%`, `&` and `#` in an abstract are the characters themselves, not a comment, a column
 # separator (pylatexenc makes it spaces) or a macro parameter.
 _RAW_SPECIAL = re.compile(r"(?<!\\)((?:\\\\)*)([%&#])")
@@ -75,8 +79,8 @@ def tex_text_to_unicode(text: str) -> str:
     as written. Never raises: text too long or too deep to convert, or that the parser
     cannot read, is returned unchanged.
     """
-    if not _TEX_MARK.search(text) or len(text) > MAX_LENGTH or _PLACEHOLDER.search(text):
-        return text
+    if len(text) > MAX_LENGTH or _PLACEHOLDER.search(text) or not _TEX_MARK.search(text):
+        return text  # most titles and abstracts: nothing to convert, no parse
     spans: list[str] = []
 
     def hold(match: re.Match[str]) -> str:
@@ -84,6 +88,8 @@ def tex_text_to_unicode(text: str) -> str:
         return chr(_PLACEHOLDER_BASE + len(spans) - 1)
 
     prose = _KEPT.sub(hold, text)
+    if not _TEX_MARK.search(prose):
+        return text  # TeX only in its math, which stays as it is
     if len(spans) > 0xFFFD or _nesting(prose) > MAX_NESTING:
         return text
     prose = _RAW_SPECIAL.sub(r"\1\\\2", prose)

@@ -20,7 +20,8 @@ CONVERTED = [
     (r"pages 10--20 --- a dash", "pages 10–20 — a dash"),
     (r"Fig.~3", "Fig.\u00a03"),
     (r"models, \eg transformers, \ie attention, \etal", "models, e.g. transformers, i.e. attention, et al."),
-    (r"The {BERT} model", "The BERT model"),
+    (r"The {BERT} model", "The {BERT} model"),  # braces alone are prose: not converted
+    (r"The {BERT} model, \eg", "The BERT model, e.g."),
     (r"{\it word} in \LaTeX{} and \TeX", " word in LaTeX and TeX"),
     # raw specials in an abstract are the characters themselves
     ("a 5% gain, Q&A and R&D, issue #1", "a 5% gain, Q&A and R&D, issue #1"),
@@ -41,7 +42,8 @@ MATH_KEPT = [
     (r"an $\mathcal{O}(n\log n)$ \emph{algorithm}", r"an $\mathcal{O}(n\log n)$ algorithm"),
     (r"$x$ and $y$ in \emph{$z$ space}", r"$x$ and $y$ in $z$ space"),
     (r"$66.4\%$ and 5\%", r"$66.4\%$ and 5%"),
-    (r"$\text{``q''} -- \'e$ --", r"$\text{``q''} -- \'e$ –"),
+    (r"$\text{``q''} -- \'e$ --", r"$\text{``q''} -- \'e$ --"),  # TeX only in the math: nothing to convert
+    (r"$\text{``q''} -- \'e$ -- \emph{x}", r"$\text{``q''} -- \'e$ – x"),
     (r"$a$ $b$ \emph{c} $\{0,1\}^n$", r"$a$ $b$ c $\{0,1\}^n$"),
 ]
 
