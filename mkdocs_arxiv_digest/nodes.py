@@ -19,7 +19,18 @@ import unicodedata
 from docutils import nodes
 
 from mkdocs_arxiv_digest.fragments import MATHJAX_IGNORE, MATHJAX_PROCESS
-from mkdocs_arxiv_digest.layout import LINK, DigestLayout, Entry, Part
+from mkdocs_arxiv_digest.layout import (
+    ABSTRACT,
+    LINK,
+    NOTE,
+    ORIGIN,
+    TITLE,
+    TRANSLATED_ABSTRACT,
+    TRANSLATED_TITLE,
+    DigestLayout,
+    Entry,
+    Part,
+)
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 
@@ -103,13 +114,29 @@ def _footnote_reference(label: str, document: nodes.document) -> nodes.footnote_
 
 
 def _footnote(entry: Entry, parts: tuple[Part, ...], document: nodes.document) -> nodes.footnote:
-    """The footnote's parts in the layout's order, a paragraph each."""
+    """The footnote's parts in the layout's order, a paragraph each, marked as `render` marks them."""
     footnote = nodes.footnote(auto=1, ids=[f"fn:{entry.label}"], names=[nodes.fully_normalize_name(entry.label)])
     document.note_autofootnote(footnote)
     document.note_explicit_target(footnote, footnote)
+    kinds = {part.kind for part in parts}
     for part in parts:
-        content = (
-            [nodes.reference(part.text, part.text, refuri=part.text)] if part.kind == LINK else inline_nodes(part.text)
-        )
-        footnote += nodes.paragraph("", "", *content)
+        footnote += _marked(part, kinds)
     return footnote
+
+
+def _marked(part: Part, kinds: set[str]) -> nodes.Element:
+    """One part as a paragraph: the same typography as the Markdown writer's (see `render.markdown_digest`).
+
+    The heading title strong, an original title after its translation and the plugin's
+    own words emphasis, the original abstract after its translation a block quote.
+    """
+    if part.kind == LINK:
+        return nodes.paragraph("", "", nodes.reference(part.text, part.text, refuri=part.text))
+    content = inline_nodes(part.text)
+    if part.kind == TRANSLATED_TITLE or (part.kind == TITLE and TRANSLATED_TITLE not in kinds):
+        return nodes.paragraph("", "", nodes.strong("", "", *content))
+    if part.kind in (TITLE, NOTE, ORIGIN):
+        return nodes.paragraph("", "", nodes.emphasis("", "", *content))
+    if part.kind == ABSTRACT and TRANSLATED_ABSTRACT in kinds:
+        return nodes.block_quote("", nodes.paragraph("", "", *content))
+    return nodes.paragraph("", "", *content)

@@ -2,7 +2,9 @@
 
 Site-wide prefetch happens in `on_files`, before any page renders, so the cold cost
 does not depend on how papers are spread over pages; `on_page_markdown` then only
-reads. Defining `on_startup` makes `mkdocs serve` keep this instance, and with it the
+reads. The digest's stylesheet (`stylesheet`) is a file of the site, listed in
+`extra_css`; `on_post_page` keeps the digests' footnote ids unique on pages that
+gather several posts' excerpts (`unique_ids`). Defining `on_startup` makes `mkdocs serve` keep this instance, and with it the
 cache handle and clients, across rebuilds.
 """
 
@@ -14,12 +16,14 @@ from typing import TYPE_CHECKING
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from mkdocs_arxiv_digest.config import DigestConfig
 from mkdocs_arxiv_digest.frontend import errors_as, missing_extensions, site_settings
 from mkdocs_arxiv_digest.pipeline import Pipeline
+from mkdocs_arxiv_digest.stylesheet import SITE_PATH, DigestTableExtension, stylesheet
+from mkdocs_arxiv_digest.unique_ids import unique_footnote_ids
 
 if TYPE_CHECKING:
     from mkdocs.livereload import LiveReloadServer  # the file watcher: `mkdocs build` never loads it
@@ -46,10 +50,13 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
                 self.pipeline = Pipeline(settings)
         self.pipeline.begin_build()
         # An extension instance, as mkdocstrings adds its own: MkDocs passes it to Python-Markdown as is.
-        # mkdocs-static-i18n builds each language with the same config: one instance, this build's.
-        extension = self.pipeline.markdown_extension()
-        config.markdown_extensions[:] = [e for e in config.markdown_extensions if not isinstance(e, type(extension))]
-        config.markdown_extensions.append(extension)  # type: ignore[arg-type]
+        # mkdocs-static-i18n builds each language with the same config: one instance of each, this build's.
+        extensions = [self.pipeline.markdown_extension(), DigestTableExtension()]
+        kinds = tuple(type(extension) for extension in extensions)
+        config.markdown_extensions[:] = [e for e in config.markdown_extensions if not isinstance(e, kinds)]
+        config.markdown_extensions.extend(extensions)  # type: ignore[arg-type]
+        if SITE_PATH not in config.extra_css:
+            config.extra_css.append(SITE_PATH)
         return config
 
     # Late: the files this build renders, as other plugins left them (mkdocs-static-i18n keeps
@@ -59,6 +66,8 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
         assert self.pipeline is not None
         with errors_as(PluginError):
             self.pipeline.prefetch(self.pipeline.scan(files))
+        if files.get_file_from_path(SITE_PATH) is None:  # a site's own file of that name wins
+            files.append(File.generated(config, SITE_PATH, content=stylesheet()))
         return files
 
     def on_serve(
@@ -76,6 +85,10 @@ class ArxivDigestPlugin(BasePlugin[DigestConfig]):
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         assert self.pipeline is not None
         return self.pipeline.render_page(markdown, page.file.src_uri)
+
+    @event_priority(-100)  # after other plugins have put the page together
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        return unique_footnote_ids(output)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.pipeline is not None:

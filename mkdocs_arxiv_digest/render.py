@@ -13,7 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mkdocs_arxiv_digest.layout import LINK, TITLE, TRANSLATED_TITLE, DigestLayout
+from mkdocs_arxiv_digest.layout import (
+    ABSTRACT,
+    LINK,
+    NOTE,
+    ORIGIN,
+    TITLE,
+    TRANSLATED_ABSTRACT,
+    TRANSLATED_TITLE,
+    DigestLayout,
+    Part,
+)
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
 REQUIRED_EXTENSIONS = ("tables", "footnotes")
@@ -52,15 +62,36 @@ def markdown_digest(layout: DigestLayout, text: Callable[[str], str]) -> str:
             written[value] = text(value)
         return written[value]
 
+    # A footnote's parts are marked so that a reader tells them apart at a glance, in
+    # the seed's order. Typography, not labels: Markdown's own marks read the same in
+    # every language and wherever the Markdown goes (a site, `arxiv-digest render` in a
+    # newsletter), with nothing to translate. The first title (the translation, or the
+    # title where there is none) heads the footnote: bold. An original title after its
+    # translation is a work cited in its own language: italic, as titles are set. The
+    # original abstract after its translation is quoted from the paper: a block quote,
+    # which themes indent and tone down (Material's, MkDocs' own), so the eye goes from
+    # the summary to the translated abstract and may skip the original. The plugin's
+    # own words (a note where text is missing, who wrote the summary) are italic. The
+    # summary and the translated abstract, what the reader came for, stay plain.
+    def marked(part: Part, kinds: set[str]) -> str:
+        if part.kind == LINK:
+            return f"[{part.text}]({part.text})"
+        if part.kind == TRANSLATED_TITLE or (part.kind == TITLE and TRANSLATED_TITLE not in kinds):
+            return f"**{once(part.text)}**"
+        if part.kind in (TITLE, NOTE, ORIGIN):
+            return f"*{once(part.text)}*"
+        if part.kind == ABSTRACT and TRANSLATED_ABSTRACT in kinds:
+            return f"> {once(part.text)}"
+        return once(part.text)
+
     table = ["| " + " | ".join(map(once, layout.headings)) + " |", "| --- | --- | --- |"]
     notes: list[str] = []
     for entry in layout.entries:
         title = f"[{once(entry.title)}]({entry.url})" if entry.url else once(entry.title)
         table.append(f"| [^{entry.label}] | {title} | {once(entry.summary)} |")
         if entry.footnote is not None:
-            first, *rest = [
-                f"[{part.text}]({part.text})" if part.kind == LINK else once(part.text) for part in entry.footnote
-            ]
+            kinds = {part.kind for part in entry.footnote}
+            first, *rest = [marked(part, kinds) for part in entry.footnote]
             notes.append(f"[^{entry.label}]: {first}\n" + "".join(f"\n    {paragraph}\n" for paragraph in rest))
     return "\n".join(table) + "\n" + "".join("\n" + note for note in notes)
 

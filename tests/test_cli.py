@@ -61,7 +61,7 @@ def test_render_prints_the_digest_markdown(tmp_path: Path, arxiv_api: FakeArxiv,
         "| [^2403.11894] | [Explainable](https://arxiv.org/abs/2403.11894) "
         "| 本文研究了《Explainable》中的问题，并提出了一种新的方法。 |",
     ]
-    assert "[^2403.11894]: 《Explainable》的中文标题\n\n    Explainable\n" in result.stdout
+    assert "[^2403.11894]: **《Explainable》的中文标题**\n\n    *Explainable*\n" in result.stdout
     assert (tmp_path / ".cache/plugin/arxiv-digest/cache.db").exists()
 
     again = run(tmp_path, "render", "2403.16584", "arXiv:2403.11894", "-l", "zh", "--offline", key=False)

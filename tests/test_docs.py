@@ -55,23 +55,118 @@ def test_readme_defaults_match_the_config() -> None:
 
 
 WORKFLOWS = ROOT / "example_site/.github/workflows"
+SITE = ROOT / "example_site"  # the example workflows' repository root: where mkdocs.yml is
+PAGES_WORKFLOWS = ["publish.yml", "publish-offline.yml", "gh-deploy.yml"]
+# What a workflow names that its own run makes: the site, the sdist and wheel.
+MADE_BY_THE_RUN = {"site", "dist/", "dist/*"}
 
 
-def steps(workflow: str) -> list[dict[str, object]]:
-    data = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))
-    return [step for job in data["jobs"].values() for step in job.get("steps", [])]
+def workflow(path: Path) -> dict[str, object]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), path
+    return data
 
 
-def test_pages_workflow_caches_the_directory_the_plugin_writes() -> None:
-    publish = steps("publish.yml")
-    cache = next(step for step in publish if str(step.get("uses", "")).startswith("actions/cache@"))
-    build = next(step for step in publish if "mkdocs build" in str(step.get("run", "")))
+def steps(name: str) -> list[dict[str, object]]:
+    data = workflow(WORKFLOWS / name)
+    return [step for job in data["jobs"].values() for step in job.get("steps", [])]  # type: ignore[attr-defined]
 
-    assert cache["with"]["path"] == DEFAULT_CACHE_DIR  # type: ignore[index]
-    assert "${{ github.run_id }}" in cache["with"]["key"]  # type: ignore[index]  # rolling: each run saves
-    assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])  # type: ignore[index]
-    assert build["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"  # type: ignore[index]
-    assert any(str(step.get("uses", "")).startswith("actions/deploy-pages@") for step in publish)
+
+def cache_step(name: str) -> dict[str, str]:
+    step = next(step for step in steps(name) if str(step.get("uses", "")).startswith("actions/cache@"))
+    return step["with"]  # type: ignore[return-value]
+
+
+def strings(value: object) -> list[str]:
+    """Every text in a parsed workflow's ``value``."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def named_paths(data: dict[str, object]) -> set[str]:
+    """Every path a workflow names: `hashFiles` arguments, `path:` inputs, files its commands run or read."""
+    found: set[str] = set()
+    for job in data["jobs"].values():  # type: ignore[attr-defined]
+        for step in job.get("steps", []):
+            text = "\n".join(strings(step))
+            found |= {
+                arg for call in re.findall(r"hashFiles\(([^)]*)\)", text) for arg in re.findall(r"'([^']+)'", call)
+            }
+            if isinstance(path := step.get("with", {}).get("path"), str):
+                found.add(path)
+            for token in str(step.get("run", "")).split():
+                # A relative path: a slash, or a file name with an extension; not a URL, option or package.
+                if re.fullmatch(r"\.?[\w.-]+/[\w./*-]*|[\w-]+\.(?:yml|yaml|toml|txt|py|cfg)", token):
+                    found.add(token)
+    return found
+
+
+def test_every_workflow_parses_and_names_only_paths_that_exist() -> None:
+    files = [*WORKFLOWS.glob("*.yml"), *(ROOT / ".github/workflows").glob("*.yml")]
+    assert {path.name for path in WORKFLOWS.glob("*.yml")} == set(PAGES_WORKFLOWS)
+    for path in files:
+        data = workflow(path)
+        assert data.get("name") and data.get(True) and data.get("jobs"), path  # YAML 1.1 reads `on:` as True
+        root = SITE if path.parent == WORKFLOWS else ROOT
+        for named in named_paths(data) - MADE_BY_THE_RUN - {DEFAULT_CACHE_DIR}:
+            assert (root / named).exists(), (path.name, named)
+
+
+def test_no_workflow_needs_an_edit_before_it_runs() -> None:
+    for name in PAGES_WORKFLOWS:
+        text = (WORKFLOWS / name).read_text(encoding="utf-8")
+        assert "OWNER/REPO" not in text, name
+        install = next(str(step["run"]) for step in steps(name) if "pip install" in str(step.get("run", "")))
+        # What pip installs comes from a repository variable, with the package's name as the default.
+        assert install.startswith('pip install "$ARXIV_DIGEST_PACKAGE"'), name
+        assert workflow(WORKFLOWS / name)["env"] == {
+            "ARXIV_DIGEST_PACKAGE": "${{ vars.ARXIV_DIGEST_PACKAGE || 'mkdocs-arxiv-digest' }}"
+        }
+
+
+def test_each_workflow_says_which_pages_source_it_needs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, source in [
+        ("publish.yml", 'Source: "GitHub Actions"'),
+        ("publish-offline.yml", 'Source: "GitHub Actions"'),
+        ("gh-deploy.yml", 'Source: "Deploy from a branch", branch\n#   `gh-pages`'),
+    ]:
+        assert source in (WORKFLOWS / name).read_text(encoding="utf-8"), name
+        assert f"[`{name}`]" in readme, name
+    assert "GitHub Actions" in readme and "Deploy from a branch" in readme
+
+
+def test_pages_workflows_cache_the_directory_the_plugin_writes() -> None:
+    snapshot = yaml.load((SITE / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    [options] = [plugin["arxiv-digest"] for plugin in snapshot["plugins"] if isinstance(plugin, dict)]
+    configuration = f"hashFiles('mkdocs.yml', '{options['snapshot']}')"
+    for name in ("publish.yml", "gh-deploy.yml"):
+        cache = cache_step(name)
+        build = next(step for step in steps(name) if "mkdocs" in str(step.get("run", "")).split()[:1])
+
+        assert cache["path"] == DEFAULT_CACHE_DIR, name
+        # The key changes with the configuration and the snapshot, and each run saves.
+        assert cache["key"] == f"arxiv-digest-${{{{ {configuration} }}}}-${{{{ github.run_id }}}}", name
+        assert cache["restore-keys"].splitlines() == [f"arxiv-digest-${{{{ {configuration} }}}}-", "arxiv-digest-"], (
+            name
+        )
+        assert build["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"  # type: ignore[index]
+        assert "--strict" in str(build["run"]), name
+
+
+def test_pages_workflows_deploy_the_way_their_comments_say() -> None:
+    assert any(str(step.get("uses", "")).startswith("actions/deploy-pages@") for step in steps("publish.yml"))
+    assert workflow(WORKFLOWS / "publish.yml")["permissions"] == {
+        "contents": "read",
+        "pages": "write",
+        "id-token": "write",
+    }
+    deploy = next(step for step in steps("gh-deploy.yml") if "gh-deploy" in str(step.get("run", "")))
+    assert str(deploy["run"]).startswith("mkdocs gh-deploy --force")
+    assert workflow(WORKFLOWS / "gh-deploy.yml")["permissions"] == {"contents": "write"}
 
 
 def test_offline_workflow_needs_no_secrets() -> None:

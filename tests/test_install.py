@@ -86,8 +86,9 @@ def licenses(source: Path) -> set[str]:
 
 
 def modules(source: Path) -> set[str]:
-    """Every module of the package, subpackages (`sphinx/`) included."""
-    return {path.relative_to(source).as_posix() for path in (source / PACKAGE).rglob("*.py")}
+    """Every file of the package: modules, subpackages (`sphinx/`) included, and the stylesheet it ships."""
+    package = source / PACKAGE
+    return {path.relative_to(source).as_posix() for path in [*package.rglob("*.py"), *package.glob("assets/*.css")]}
 
 
 def test_sdist_holds_the_package_and_nothing_else(dist: Dist) -> None:
@@ -186,6 +187,8 @@ def test_wheel_installs_in_a_fresh_venv_and_builds_the_example_site(dist: Dist, 
     digest = read_digest((site / "index.html").read_text(encoding="utf-8"))
     assert len(digest.rows) == 8
     assert all(row.title_href.startswith("https://arxiv.org/abs/") and row.summary for row in digest.rows)
+    # The stylesheet is package data: an install that lost it would build a site without it.
+    assert "table[data-arxiv-digest]" in (site / "assets/stylesheets/arxiv-digest.css").read_text(encoding="utf-8")
 
 
 def test_the_oldest_build_backend_declared_builds_the_wheel(dist: Dist, tmp_path: Path) -> None:
