@@ -160,7 +160,9 @@ def _html_digest(layout: DigestLayout, *, math: bool) -> str:
     from mkdocs_arxiv_digest.postprocess import ARITHMATEX, FragmentsExtension
 
     fragments = Fragments()
-    extensions: list[Any] = [*REQUIRED_EXTENSIONS, FragmentsExtension(fragments)]
+    from mkdocs_arxiv_digest.stylesheet import DigestTableExtension
+
+    extensions: list[Any] = [*REQUIRED_EXTENSIONS, FragmentsExtension(fragments), DigestTableExtension()]
     configs: dict[str, dict[str, Any]] = {}
     if math and importlib.util.find_spec("pymdownx") is not None:
         extensions.append(ARITHMATEX)

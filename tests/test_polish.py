@@ -244,7 +244,7 @@ def test_render_reads_the_site_in_this_folder_and_flags_override_it(
     english = run(site.root, "render", "2402.19379", "-l", "en")
 
     assert english.returncode == 0, english.stderr
-    assert "本文" not in english.stdout and "[^2402.19379]: Careless Whisper&#58;" in english.stdout
+    assert "本文" not in english.stdout and "[^2402.19379]: **Careless Whisper&#58;" in english.stdout
 
 
 def test_render_text_reads_as_written(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -296,7 +296,7 @@ def test_render_html_is_the_html_a_site_shows(site: Site, arxiv_api: FakeArxiv, 
 
     assert result.returncode == 0, result.stderr
     table = result.stdout[: result.stdout.index("</table>") + len("</table>")]
-    assert table.startswith("<table>") and table in built.html()
+    assert table.startswith("<table data-arxiv-digest") and table in built.html()
     assert "Careless Whisper: &lt;b&gt;Harms&lt;/b&gt;" in result.stdout
     assert '<div class="footnote">' in result.stdout and "这是摘要的中文译文。" in result.stdout
 
