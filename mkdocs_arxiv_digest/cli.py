@@ -260,6 +260,58 @@ def snapshot(config_file: Path | None, conf_py: Path | None, output: Path | None
         sys.exit(1)
 
 
+@main.command()
+@site_options
+@click.option("--query", "query_text", default=None, help="Only the query blocks of this query (its text).")
+@click.option("--page", default=None, help="Only the query blocks of this page (docs/ path, or a Sphinx document).")
+def refresh(config_file: Path | None, conf_py: Path | None, query_text: str | None, page: str | None) -> None:
+    """Run the site's query blocks again and pin their results; print the papers added and dropped.
+
+    The pins go to the snapshot file if the site has one (commit it), else to the cache.
+    Then `arxiv-digest snapshot` adds the new papers' entries.
+    """
+    settings, pages_of = _read_site(config_file, conf_py)
+    if settings.offline:
+        raise click.UsageError("`offline` is on (the site's option or ARXIV_DIGEST_OFFLINE): refresh asks arXiv")
+    with _pipeline(settings) as pipeline:
+        pages = pages_of(pipeline)  # a query never run is run here, as a build would
+        with errors_as(click.ClickException):
+            reruns = pipeline.refresh_queries(pages, text=query_text, page=page)
+        if not reruns:
+            what = " and ".join(
+                part
+                for part in (f"query {query_text!r}" if query_text else "", f"page {page!r}" if page else "")
+                if part
+            )
+            raise click.UsageError(f"no query block{' of ' + what if what else ''} in the site")
+        changed = [
+            arxiv_id
+            for _where, rerun in reruns
+            if rerun.after is not None
+            for arxiv_id in {*rerun.after.ids} ^ {*(rerun.before.ids if rerun.before else ())}
+        ]
+        titles = pipeline.titles(changed) if changed else {}
+    failed = 0
+    for where, rerun in reruns:
+        query, before, after = rerun.query, rerun.before, rerun.after
+        if after is None:
+            failed += 1
+            click.echo(f"{where}: {query.describe()}: {rerun.problem}")
+            continue
+        old = before.ids if before is not None else ()
+        added = [arxiv_id for arxiv_id in after.ids if arxiv_id not in old]
+        dropped = [arxiv_id for arxiv_id in old if arxiv_id not in after.ids]
+        summary = f"{len(added)} added, {len(dropped)} dropped" if added or dropped else "unchanged"
+        click.echo(f"{where}: {query.describe()}: {summary} ({len(after.ids)} papers)")
+        for sign, ids in (("+", added), ("-", dropped)):
+            for arxiv_id in ids:
+                click.echo(f"  {sign} {arxiv_id}  {titles.get(arxiv_id, '(title unknown)')}")
+    place = settings.snapshot if settings.snapshot is not None else pipeline.cache_directory
+    click.echo(f"Pinned in {place}")
+    if failed:
+        sys.exit(1)
+
+
 @main.group()
 def cache() -> None:
     """Inspect or clear the site's cache."""
@@ -337,10 +389,11 @@ def _sphinx_site(conf_py: Path) -> tuple[Settings, PagesOf]:
 
     try:
         with errors_as(click.ClickException):
-            settings, pages = sphinx_site(conf_py)
+            settings, _pages = sphinx_site(conf_py)
     except ConfigError as error:
         raise click.ClickException(shown(error)) from error
-    return settings, lambda _pipeline: pages
+    # Scanned again with the pipeline, which gives query blocks their pinned papers.
+    return settings, lambda pipeline: sphinx_site(conf_py, pin=pipeline.pin)[1]
 
 
 def _read_site(config_file: Path | None, conf_py: Path | None) -> tuple[Settings, PagesOf]:
