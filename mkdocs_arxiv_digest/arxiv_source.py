@@ -191,7 +191,7 @@ def error_message(content: bytes) -> str | None:
     return found[0][:MAX_ERROR_CHARACTERS] if found and found[0] else None
 
 
-_ATOM = "http://www.w3.org/2005/Atom"
+_ATOM = "http://www.w3.org/2005/Atom "
 MAX_ERROR_CHARACTERS = 300
 """arXiv's error messages are a line (``incorrect id format for abc``): more is not a message."""
 

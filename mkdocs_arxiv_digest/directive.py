@@ -300,9 +300,17 @@ class _TooDeepError(yaml.YAMLError):
 
 
 def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:
-    """Options checked by the same typed config as the plugin's; problems name their line."""
-    config, errors, warnings = check_options(QueryOptions, {name: value for name, (value, _line) in options.items()})
-    for name, message in [*errors, *warnings]:
-        directive.problems.append((options[name][1], f"option {name!r}: {message}"))
-    usable = {name for name, _option in QueryOptions._schema} - {name for name, _ in errors}
-    return {name: config[name] for name in options if name in usable and config[name] is not None}
+    """Options checked by the same typed config as the plugin's; problems name their line.
+
+    One at a time: MkDocs' validation stops at the first invalid option, leaving the
+    options after it unchecked (a `sort: oldest` after a bad `max:` would be used as is).
+    """
+    known = {name for name, _option in QueryOptions._schema}
+    usable: dict[str, Any] = {}
+    for name, (value, line) in options.items():
+        config, errors, warnings = check_options(QueryOptions, {name: value})
+        for _name, message in [*errors, *warnings]:
+            directive.problems.append((line, f"option {name!r}: {message}"))
+        if name in known and not errors and config[name] is not None:
+            usable[name] = config[name]
+    return usable

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mkdocs.config.base import BaseConfigOption, ValidationError
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from mkdocs_arxiv_digest.directive import Directive
     from mkdocs_arxiv_digest.metadata import Metadata
     from mkdocs_arxiv_digest.models import Paper
+
+T = TypeVar("T")
 
 DEFAULT_MAX = 20
 """Papers a query block shows unless it says `max:` (the issue's default)."""
@@ -140,7 +142,16 @@ class Pin:
 # A block's YAML is read with BaseLoader, so every value arrives as text.
 
 
-class QueryText(BaseConfigOption[str | None]):
+class _Unset(BaseConfigOption[T]):
+    """An option that may be left out: unset, it is None (the block's default applies)."""
+
+    def validate(self, value: object, /) -> T:
+        if value is None:
+            return None  # type: ignore[return-value]  # left out
+        return self.run_validation(value)
+
+
+class QueryText(_Unset[str | None]):
     """`query:`: arXiv's search syntax, one line (YAML may fold it)."""
 
     def run_validation(self, value: object, /) -> str:
@@ -150,7 +161,7 @@ class QueryText(BaseConfigOption[str | None]):
         return text
 
 
-class MaxResults(BaseConfigOption[int | None]):
+class MaxResults(_Unset[int | None]):
     """`max:`: how many papers, from 1 to `MAX_RESULTS`."""
 
     def run_validation(self, value: object, /) -> int:
@@ -165,7 +176,7 @@ class MaxResults(BaseConfigOption[int | None]):
         return number
 
 
-class SortOrder(BaseConfigOption[str | None]):
+class SortOrder(_Unset[str | None]):
     """`sort:`: `submitted` (newest first), `updated` or `relevance`."""
 
     def run_validation(self, value: object, /) -> str:
@@ -175,7 +186,7 @@ class SortOrder(BaseConfigOption[str | None]):
         return text
 
 
-class RefreshAge(BaseConfigOption[float | None]):
+class RefreshAge(_Unset[float | None]):
     """`refresh:`: an age (`12h`, `1d`, `7d`, `2w`) after which an online build runs the query again."""
 
     def run_validation(self, value: object, /) -> float:
@@ -311,7 +322,7 @@ class QueryPins:
                 return before, None
             return None, problem
         ids = tuple(dict.fromkeys(paper.id for paper in found.papers))[: query.max]
-        pin = Pin(query.text, query.max, query.sort, self._clock(), ids)
+        pin = Pin(query.text, query.max, query.sort, float(int(self._clock())), ids)  # whole seconds, as written
         self._store(pin)
         self.reruns[query.key] = Rerun(query, before, pin)
         if not ids:
