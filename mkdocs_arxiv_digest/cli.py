@@ -273,17 +273,14 @@ def refresh(config_file: Path | None, conf_py: Path | None, query_text: str | No
     settings, pages_of = _read_site(config_file, conf_py)
     if settings.offline:
         raise click.UsageError("`offline` is on (the site's option or ARXIV_DIGEST_OFFLINE): refresh asks arXiv")
+    from mkdocs_arxiv_digest.queries import rerun_lines
+
     with _pipeline(settings) as pipeline:
         pages = pages_of(pipeline)  # a query never run is run here, as a build would
         with errors_as(click.ClickException):
             reruns = pipeline.refresh_queries(pages, text=query_text, page=page)
         if not reruns:
-            what = " and ".join(
-                part
-                for part in (f"query {query_text!r}" if query_text else "", f"page {page!r}" if page else "")
-                if part
-            )
-            raise click.UsageError(f"no query block{' of ' + what if what else ''} in the site")
+            raise click.UsageError(f"no query block in the site{' matches' if query_text or page else ''}")
         changed = [
             arxiv_id
             for _where, rerun in reruns
@@ -291,24 +288,11 @@ def refresh(config_file: Path | None, conf_py: Path | None, query_text: str | No
             for arxiv_id in {*rerun.after.ids} ^ {*(rerun.before.ids if rerun.before else ())}
         ]
         titles = pipeline.titles(changed) if changed else {}
-    failed = 0
     for where, rerun in reruns:
-        query, before, after = rerun.query, rerun.before, rerun.after
-        if after is None:
-            failed += 1
-            click.echo(f"{where}: {query.describe()}: {rerun.problem}")
-            continue
-        old = before.ids if before is not None else ()
-        added = [arxiv_id for arxiv_id in after.ids if arxiv_id not in old]
-        dropped = [arxiv_id for arxiv_id in old if arxiv_id not in after.ids]
-        summary = f"{len(added)} added, {len(dropped)} dropped" if added or dropped else "unchanged"
-        click.echo(f"{where}: {query.describe()}: {summary} ({len(after.ids)} papers)")
-        for sign, ids in (("+", added), ("-", dropped)):
-            for arxiv_id in ids:
-                click.echo(f"  {sign} {arxiv_id}  {titles.get(arxiv_id, '(title unknown)')}")
+        click.echo("\n".join(rerun_lines(where, rerun, titles)))
     place = settings.snapshot if settings.snapshot is not None else pipeline.cache_directory
     click.echo(f"Pinned in {place}")
-    if failed:
+    if any(rerun.after is None for _where, rerun in reruns):
         sys.exit(1)
 
 

@@ -148,7 +148,8 @@ class _Unset(BaseConfigOption[T]):
     def validate(self, value: object, /) -> T:
         if value is None:
             return None  # type: ignore[return-value]  # left out
-        return self.run_validation(value)
+        validated: T = self.run_validation(value)
+        return validated
 
 
 class QueryText(_Unset[str | None]):
@@ -358,3 +359,18 @@ class QueryPins:
             save_snapshot(snapshot, path)
         except SnapshotError as error:
             log.warning(f"the pin of the query {pin.query!r} is kept in the cache only: {error}")
+
+
+def rerun_lines(where: str, rerun: Rerun, titles: dict[str, str]) -> list[str]:
+    """What `arxiv-digest refresh` prints of a query run again: papers added (+) and dropped (-), by ID and title."""
+    query, after = rerun.query, rerun.after
+    if after is None:
+        return [f"{where}: {query.describe()}: {rerun.problem}"]
+    old = rerun.before.ids if rerun.before is not None else ()
+    added = [arxiv_id for arxiv_id in after.ids if arxiv_id not in old]
+    dropped = [arxiv_id for arxiv_id in old if arxiv_id not in after.ids]
+    summary = f"{len(added)} added, {len(dropped)} dropped" if added or dropped else "unchanged"
+    lines = [f"{where}: {query.describe()}: {summary} ({len(after.ids)} papers)"]
+    for sign, ids in (("+", added), ("-", dropped)):
+        lines += [f"  {sign} {arxiv_id}  {titles.get(arxiv_id, '(title unknown)')}" for arxiv_id in ids]
+    return lines
