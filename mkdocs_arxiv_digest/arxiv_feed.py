@@ -150,3 +150,40 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def error_message(content: bytes) -> str | None:
+    """The `<summary>` of the error entry arXiv sends with a 400 (``incorrect id format for abc``), if any.
+
+    Read with expat, refusing a DTD as `arxiv_feed` does; cut to `MAX_ERROR_CHARACTERS`.
+    """
+    parser = expat.ParserCreate(namespace_separator=" ")
+    path: list[str] = []
+    text: list[str] = []
+    found: list[str] = []
+
+    def refuse(*_args: Any) -> None:
+        raise RefusedReplyError("the error reply declares a DTD")
+
+    def start(name: str, _attributes: Any) -> None:
+        path.append(name)
+        text.clear()
+
+    def end(name: str) -> None:
+        if path[-2:] == [_ATOM + "entry", _ATOM + "summary"] and not found:
+            found.append(" ".join("".join(text).split()))
+        path.pop()
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text.append
+    try:
+        parser.Parse(content, True)
+    except (expat.ExpatError, RefusedReplyError):
+        return None
+    return found[0][:MAX_ERROR_CHARACTERS] if found and found[0] else None
+
+
+MAX_ERROR_CHARACTERS = 300
+"""arXiv's error messages are a line (``incorrect id format for abc``): more is not a message."""

@@ -35,7 +35,7 @@ import arxiv
 import requests
 
 from mkdocs_arxiv_digest import __version__
-from mkdocs_arxiv_digest.arxiv_feed import FeedScan, scan_feed
+from mkdocs_arxiv_digest.arxiv_feed import FeedScan, error_message, scan_feed
 from mkdocs_arxiv_digest.errors import ArxivUnavailableError, InvalidIdError, RefusedReplyError, log
 from mkdocs_arxiv_digest.http_limits import BoundedSession
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
@@ -75,6 +75,20 @@ class Batch:
     """Set when the request failed for good: none of the batch's IDs were answered."""
 
 
+@dataclass
+class SearchResult:
+    """What a search gave: papers in arXiv's order, or why not."""
+
+    query: str
+    papers: list[Paper] = field(default_factory=list)
+    rejected: str | None = None
+    """arXiv refused the query (HTTP 400), with its own message."""
+    error: str | None = None
+    """arXiv could not be asked, or its reply read."""
+    problems: list[str] = field(default_factory=list)
+    """Papers shown though a field of their entry was odd."""
+
+
 def make_client(api_url: str, *, timeout: float, delay: float) -> arxiv.Client:
     """One `arxiv.Client` for a build, pointed at ``api_url``; each request bounded by ``timeout``.
 
@@ -110,6 +124,8 @@ class ArxivSession(BoundedSession):
         """The `Retry-After` of the last reply, if it had one."""
         self.scan: FeedScan | None = None
         """What the last 200 reply held."""
+        self.rejection: str | None = None
+        """arXiv's own message in the error feed of the last HTTP 400 reply (a malformed query)."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["headers"] = {**(kwargs.get("headers") or {}), "user-agent": USER_AGENT, **_key_headers()}
@@ -121,6 +137,9 @@ class ArxivSession(BoundedSession):
         finally:
             self.after()
         self.retry_after = response.headers.get("retry-after")
+        self.rejection = None
+        if response.status_code == requests.codes.bad_request:
+            self.rejection = error_message(response._content or b"")
         if response.status_code == requests.codes.ok:
             self.scan = scan_feed(response._content or b"")
             response._content = self.scan.content
@@ -185,6 +204,84 @@ class ArxivSource:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), BATCH_SIZE):
             yield self._fetch_batch(unique[start : start + BATCH_SIZE])
+
+    def search(self, query: str, *, max_results: int, sort_by: str) -> SearchResult:
+        """The first ``max_results`` papers matching ``query`` (arXiv's search syntax), newest first by ``sort_by``.
+
+        ``sort_by`` is arXiv's `sortBy` (`submittedDate`, `lastUpdatedDate`, `relevance`),
+        always descending. One request per page of the client's `page_size` (100), each
+        spaced and retried as an `id_list` request is; a 400 (a malformed query) is not
+        retried, and carries arXiv's own message.
+        """
+        found: list[Paper] = []
+        result = SearchResult(query)
+        page = self.client.page_size
+        while len(found) < max_results:
+            want = min(page, max_results - len(found))
+            search = arxiv.Search(
+                query=query,
+                max_results=len(found) + want,
+                sort_by=arxiv.SortCriterion(sort_by),
+                sort_order=arxiv.SortOrder.Descending,
+            )
+            got = self._search_page(search, len(found), result)
+            if got is None:
+                break
+            found += got
+            if len(got) < want:  # the last page: arXiv has no more
+                break
+        result.papers = found[:max_results]
+        return result
+
+    def _search_page(self, search: arxiv.Search, offset: int, result: SearchResult) -> list[Paper] | None:
+        """One page of a search from ``offset``: its papers, or None (``result`` says why)."""
+        host = urlparse(self.client.query_url_format).netloc
+        for attempt in range(self.retries + 1):
+            asked: float | None = None
+            try:
+                results = list(self.client.results(search, offset=offset))
+            except _WaitTooLong as error:
+                result.error = str(error)
+                return None
+            except arxiv.HTTPError as error:
+                if error.status == 400:  # a malformed query: asking again cannot help
+                    result.rejected = self._session.rejection or "no reason given"
+                    return None
+                failure = f"{host} answered HTTP {error.status}"
+                asked = self._retry_after()
+                if error.status == 429:
+                    self._widen()
+            except RefusedReplyError as error:
+                if not error.retry:
+                    result.error = f"arXiv: {error}"
+                    return None
+                failure = str(error)
+            except requests.RequestException as error:
+                failure = f"no answer from {host} ({type(error).__name__})"
+            except arxiv.ArxivError as error:
+                failure = f"{host}: {type(error).__name__}"
+            except ValueError as error:
+                result.error = f"arXiv's reply could not be read ({error})"
+                return None
+            else:
+                scan = self._session.scan
+                assert scan is not None
+                papers = [paper for item in results if (paper := _to_paper(item, scan)) is not None]
+                for item in results:
+                    if item.entry_id in scan.odd_dates:
+                        result.problems.append(f"{item.get_short_id()}: arXiv's entry has no usable <published> date")
+                if papers or offset > 0:
+                    return papers
+                # Since 2026 arXiv sometimes answers with an empty feed: ask again before
+                # pinning "no papers" (a query may match none: then the retries say so).
+                failure = "arXiv answered with no entries"
+                if attempt == self.retries:
+                    return []
+            if attempt < self.retries:
+                self._backoff = max(max(self._session.delay, MIN_BACKOFF) * 2**attempt, asked or 0.0)
+                log.info(f"arXiv: {failure}; asking again in {self._backoff:.0f} s ({attempt + 1}/{self.retries})")
+        result.error = f"arXiv unavailable: {failure}, {self.retries + 1} tries"
+        return None
 
     def _wait_turn(self) -> None:
         """Before each request: its turn among every process's requests, at least the backoff from now."""

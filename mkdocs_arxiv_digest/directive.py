@@ -1,7 +1,8 @@
 """Find ``arxiv-digest`` fenced blocks in Markdown and read their bodies.
 
 A body is either a list of identifiers (one or more per line, ``#`` comments, blank
-lines) or a YAML mapping with ``papers:`` and per-block options. Fences are tracked
+lines) or a YAML mapping with ``papers:`` and per-block options — or, instead of
+``papers:``, a ``query:`` (see `queries`), whose IDs come from its pin. Fences are tracked
 the CommonMark way, so a directive shown inside a longer fence (documentation of the
 syntax) is content, not a directive.
 """
@@ -19,8 +20,10 @@ from mkdocs_arxiv_digest.config import BlockOptions, Settings, check_options
 from mkdocs_arxiv_digest.errors import InvalidIdError
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
+from mkdocs_arxiv_digest.queries import DEFAULT_MAX, QUERY_OPTIONS, MaxResults, Query, QueryText, RefreshAge, SortOrder
 
 INFO_STRING = "arxiv-digest"
+NO_PAPERS = "the arxiv-digest block lists no papers"
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
@@ -49,6 +52,27 @@ class Directive:
     """Per-block options, validated against `BlockOptions`."""
     problems: list[tuple[int, str]] = field(default_factory=list)
     """(page line, message) for everything that could not be read."""
+    query: Query | None = None
+    """The block's `query:`, if it runs one instead of listing papers: `ids` then come from its pin."""
+    query_line: int = 0
+    """1-based page line of the `query:` option: where its problems and its papers are placed."""
+    pinned: bool = False
+    """Whether `ids` were filled from the query's pin (`queries.QueryPins.pin`)."""
+    pinned_at: float | None = None
+    """When the query whose result it shows ran (epoch seconds)."""
+
+
+class QueryOptions(BlockOptions):
+    """What a block's YAML may set: the digest's options, and a query's (`queries`)."""
+
+    query = QueryText()
+    """arXiv's search syntax, instead of `papers:`."""
+    max = MaxResults()
+    """Papers the query shows, from 1 to `queries.MAX_RESULTS`. Default: `queries.DEFAULT_MAX`."""
+    sort = SortOrder()
+    """`submitted` (newest first, the default), `updated` or `relevance`."""
+    refresh = RefreshAge()
+    """An age (`1d`, `7d`): past it, an online build runs the query again."""
 
 
 def find_directives(markdown: str) -> list[Directive]:
@@ -140,8 +164,8 @@ def read_body(body: list[str], first_line: int, directive: Directive | None = No
             )
     else:
         _read_lines(directive, body, first_line)
-    if not directive.ids and not directive.problems:
-        directive.problems.append((directive.line, "the arxiv-digest block lists no papers"))
+    if not directive.ids and not directive.problems and directive.query is None:
+        directive.problems.append((directive.line, NO_PAPERS))
     return directive
 
 
@@ -196,6 +220,7 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
         directive.problems.append((first_line, "a YAML arxiv-digest block must be a mapping with `papers:`"))
         return
     options: dict[str, tuple[Any, int]] = {}
+    papers_line = 0
     for key_node, value_node in root.value:
         line = first_line + key_node.start_mark.line
         if not isinstance(key_node, yaml.ScalarNode):  # `? [language]` or `{a: b}: x`: YAML allows it, we do not
@@ -207,6 +232,7 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
             else:
                 directive.problems.append((line, f"option {key_node.value!r} must be a single value"))
             continue
+        papers_line = line
         if not isinstance(value_node, yaml.SequenceNode):
             directive.problems.append((line, "`papers:` must be a list of arXiv identifiers"))
             continue
@@ -217,6 +243,35 @@ def _read_yaml(directive: Directive, text: str, first_line: int) -> None:
             else:
                 directive.problems.append((item_line, "each entry of `papers:` must be one arXiv identifier"))
     directive.options = _validate_options(options, directive)
+    _read_query(directive, options, papers_line)
+
+
+def add_query_options(directive: Directive, options: dict[str, str], line: int) -> None:
+    """A query's options set outside the body (reST/MyST ``:query:``), on page line ``line``; checked as the body's are."""
+    given = {name: (value, line) for name, value in options.items()}
+    directive.options.update(_validate_options(given, directive))
+    if "query" in directive.options and not directive.ids:
+        directive.problems = [problem for problem in directive.problems if problem[1] != NO_PAPERS]
+    _read_query(directive, given, 0)
+
+
+def _read_query(directive: Directive, options: dict[str, tuple[Any, int]], papers_line: int) -> None:
+    """Move the query's options out of `Directive.options` into `Directive.query`."""
+    values = {name: directive.options.pop(name) for name in QUERY_OPTIONS if name in directive.options}
+    if "query" not in values:
+        for name in values:
+            directive.problems.append((options[name][1], f"option {name!r} belongs to a `query:`, and there is none"))
+        return
+    if papers_line or directive.ids:
+        line = papers_line or directive.ids[0][1]
+        directive.problems.append(
+            (line, "a block lists `papers:` or runs a `query:`, not both: the papers are shown, the query is not run")
+        )
+        return
+    directive.query_line = options["query"][1]
+    directive.query = Query(
+        values["query"], values.get("max", DEFAULT_MAX), values.get("sort", "submitted"), values.get("refresh")
+    )
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -245,9 +300,17 @@ class _TooDeepError(yaml.YAMLError):
 
 
 def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive) -> dict[str, Any]:
-    """Options checked by the same typed config as the plugin's; problems name their line."""
-    config, errors, warnings = check_options(BlockOptions, {name: value for name, (value, _line) in options.items()})
-    for name, message in [*errors, *warnings]:
-        directive.problems.append((options[name][1], f"option {name!r}: {message}"))
-    usable = {name for name, _option in BlockOptions._schema} - {name for name, _ in errors}
-    return {name: config[name] for name in options if name in usable and config[name] is not None}
+    """Options checked by the same typed config as the plugin's; problems name their line.
+
+    One at a time: MkDocs' validation stops at the first invalid option, leaving the
+    options after it unchecked (a `sort: oldest` after a bad `max:` would be used as is).
+    """
+    known = {name for name, _option in QueryOptions._schema}
+    usable: dict[str, Any] = {}
+    for name, (value, line) in options.items():
+        config, errors, warnings = check_options(QueryOptions, {name: value})
+        for _name, message in [*errors, *warnings]:
+            directive.problems.append((line, f"option {name!r}: {message}"))
+        if name in known and not errors and config[name] is not None:
+            usable[name] = config[name]
+    return usable

@@ -33,14 +33,16 @@ def digest_key(paper: Paper, language: str, model: str) -> str:
     return text_hash(str(PROMPT_VERSION), str(paper.versioned_id), paper.title, paper.abstract, language, model)
 
 
-def page_key(settings: Settings, snapshot_hash: str, markdown: str) -> str:
+def page_key(settings: Settings, snapshot_hash: str, markdown: str, pinned: str = "") -> str:
     """Cache key of a page's render: a hash of everything that shapes it.
 
     ``snapshot_hash`` is the snapshot file's `file_hash`: an edited snapshot changes every key.
+    ``pinned`` is the IDs its query blocks show (their pins, which may live in the cache):
+    a query run again with another result changes the key.
     """
     parts = [__version__, str(PROMPT_VERSION), str(CHECKS_VERSION), str(PAGE_FORMAT), settings.language, settings.model]
     parts.append(str(settings.presentation))
-    return text_hash(*parts, snapshot_hash, markdown)
+    return text_hash(*parts, snapshot_hash, markdown, pinned)
 
 
 def text_hash(*parts: str) -> str:

@@ -26,6 +26,7 @@ from mkdocs_arxiv_digest.models import Failure, Paper
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+    from mkdocs_arxiv_digest.queries import Found, Query
     from mkdocs_arxiv_digest.snapshot import Snapshot
 
 OFFLINE = "not in the snapshot or the cache, and `offline` is on"
@@ -152,6 +153,36 @@ class Metadata:
                 for arxiv_id in batch.ids:
                     yield from self._fall_back(build, arxiv_id, stale, str(batch.error))
         build.arxiv_requests += source.requests - before
+
+    def search(self, build: Build, query: Query) -> Found:
+        """Run ``query`` on arXiv; the papers found are kept as if fetched by ID (their metadata is in the reply).
+
+        So a query's papers cost no `id_list` request after the search.
+        """
+        from mkdocs_arxiv_digest.queries import SORTS, Found
+
+        if self.settings.offline:
+            return Found(error="`offline` is on")
+        source = self.source()
+        before = source.requests
+        try:
+            result = source.search(query.text, max_results=query.max, sort_by=SORTS[query.sort])
+        finally:
+            build.arxiv_requests += source.requests - before
+        for problem in result.problems:
+            log.warning(problem)
+        papers: list[Paper] = []
+        now = time.time()
+        for fetched in result.papers:
+            paper = as_text(fetched)
+            arxiv_id = ArxivId(paper.id)
+            self.cache.put_paper(arxiv_id, paper)
+            if self.snapshot.paper(arxiv_id) is None:  # a pinned entry still wins (a person's corrections)
+                self.papers[arxiv_id] = paper
+                self._fetched[arxiv_id] = now
+                build.paper_failures.pop(arxiv_id, None)
+            papers.append(paper)
+        return Found(papers, rejected=result.rejected, error=result.error)
 
     def _fall_back(
         self, build: Build, arxiv_id: ArxivId, stale: dict[ArxivId, Paper], reason: str, *, kind: str = "unavailable"

@@ -10,9 +10,9 @@ digest's Markdown form: the cache is input too, and a tampered row is refused.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
@@ -21,6 +21,9 @@ from mkdocs_arxiv_digest.errors import log
 from mkdocs_arxiv_digest.keys import page_key
 from mkdocs_arxiv_digest.layout import DigestLayout
 from mkdocs_arxiv_digest.models import DigestRequest
+
+if TYPE_CHECKING:
+    from mkdocs_arxiv_digest.directive import Directive
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,17 @@ class PageCache:
         self.cache = cache
         self.settings = settings
 
-    def key(self, build: Build, markdown: str) -> str:
-        """Cache key of a page's render: a hash of everything that shapes it (see `keys.page_key`)."""
-        return page_key(self.settings, build.snapshot_hash, markdown)
+    def key(self, build: Build, markdown: str, directives: Sequence[Directive] = ()) -> str:
+        """Cache key of a page's render: a hash of everything that shapes it (see `keys.page_key`).
+
+        ``directives`` are the page's, their query blocks pinned: the IDs a pin gave are part of the key.
+        """
+        pinned = "\n".join(
+            f"{directive.query_line}:" + ",".join(str(arxiv_id) for arxiv_id, _line in directive.ids)
+            for directive in directives
+            if directive.query is not None
+        )
+        return page_key(self.settings, build.snapshot_hash, markdown, pinned)
 
     def preload(self, build: Build, keys: Iterable[str]) -> set[str]:
         """Read the stored pages of ``keys`` in bulk, for ``build``; return the keys found."""

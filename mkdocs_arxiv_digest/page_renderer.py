@@ -10,7 +10,7 @@ rendered complete so a warm build can serve it whole. Incomplete papers are repo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.config import Settings
@@ -30,6 +30,9 @@ from mkdocs_arxiv_digest.page_cache import PageCache
 from mkdocs_arxiv_digest.render import markdown_digest
 from mkdocs_arxiv_digest.resolver import Resolver
 
+Pin = Callable[[Build, list[Directive]], None]
+"""Fills query blocks' IDs from their pins (`queries.QueryPins.pin`)."""
+
 GROUP_FROM = 3
 """Papers failing for one reason are reported in one line from this many on."""
 GROUP_SHOWN = 5
@@ -39,10 +42,12 @@ GROUP_SHOWN = 5
 class PageRenderer:
     """Finds and renders the directives of pages."""
 
-    def __init__(self, settings: Settings, resolver: Resolver, page_cache: PageCache) -> None:
+    def __init__(self, settings: Settings, resolver: Resolver, page_cache: PageCache, pin: Pin | None = None) -> None:
         self.settings = settings
         self.resolver = resolver
         self.page_cache = page_cache
+        self.pin = pin
+        """Gives query blocks their pinned IDs (`queries.QueryPins.pin`), as they are parsed."""
 
     def report(self, build: Build) -> None:
         """Warn about every paper shown incomplete since the last report, naming page, line and ID.
@@ -67,6 +72,8 @@ class PageRenderer:
         """The page's directives; parsed once a build, though both the scan and the render ask."""
         if markdown not in build.parsed:
             build.parsed[markdown] = find_directives(markdown)
+            if self.pin is not None:
+                self.pin(build, build.parsed[markdown])
         return build.parsed[markdown]
 
     def requests(self, directive: Directive) -> list[DigestRequest]:
@@ -81,7 +88,7 @@ class PageRenderer:
         directives = self.directives(build, markdown)
         if not directives:
             return markdown
-        key = self.page_cache.key(build, markdown)
+        key = self.page_cache.key(build, markdown, directives)
         stored = self.page_cache.get(build, key, len(directives))
         if stored is not None:
             build.shown.update((DigestRequest(ArxivId(i, v), lang, model), True) for i, v, lang, model in stored.wants)

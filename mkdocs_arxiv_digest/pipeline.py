@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from mkdocs.structure.files import Files
 
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+    from mkdocs_arxiv_digest.directive import Directive
     from mkdocs_arxiv_digest.fragments import Fragments
     from mkdocs_arxiv_digest.llm import Summarizer
     from mkdocs_arxiv_digest.page_renderer import PageRenderer
     from mkdocs_arxiv_digest.postprocess import FragmentsExtension
+    from mkdocs_arxiv_digest.queries import Query, QueryPins, Rerun
     from mkdocs_arxiv_digest.scan import PageScanner
     from mkdocs_arxiv_digest.snapshot import Snapshot
 
@@ -54,6 +56,7 @@ class Pipeline:
         self.resolver = Resolver(settings, self.cache, snapshot, source=source, summarizer_factory=summarizer_factory)
         self._renderer: PageRenderer | None = None
         self._scanner: PageScanner | None = None
+        self._queries: QueryPins | None = None
         self.build = Build(snapshot_hash=self._snapshot_hash)
         """The current build: `begin_build` makes a new one (a host that never calls it has one)."""
 
@@ -70,8 +73,72 @@ class Pipeline:
             from mkdocs_arxiv_digest.page_cache import PageCache
             from mkdocs_arxiv_digest.page_renderer import PageRenderer
 
-            self._renderer = PageRenderer(self.settings, self.resolver, PageCache(self.cache, self.settings))
+            page_cache = PageCache(self.cache, self.settings)
+            self._renderer = PageRenderer(self.settings, self.resolver, page_cache, self.pin_queries)
         return self._renderer
+
+    @property
+    def queries(self) -> QueryPins:
+        """Query blocks' pins, made on first need (a site without query blocks makes none)."""
+        if self._queries is None:
+            from mkdocs_arxiv_digest.queries import QueryPins
+
+            self._queries = QueryPins(self.settings, self.cache, self.resolver.metadata)
+        return self._queries
+
+    def pin_queries(self, build: Build, directives: list[Directive], page: str | None = None) -> None:
+        """Give the query blocks among ``directives`` their pinned IDs, running a query that has no pin yet
+        (or is due, or forced): before any of their papers is resolved, so they are resolved with the rest."""
+        if any(directive.query is not None for directive in directives):
+            self.queries.pin(build, directives, page)
+
+    def pin(self, directives: list[Directive], page: str | None = None) -> None:
+        """`pin_queries` in this build: for front ends that read blocks themselves (Sphinx)."""
+        self.pin_queries(self.build, directives, page)
+
+    def refresh_queries(
+        self, pages: Iterable[ScannedPage], *, text: str | None = None, page: str | None = None
+    ) -> list[tuple[str, Rerun]]:
+        """Run again the query blocks of ``pages`` (those of ``text``, or of ``page``, if given) and pin their results.
+
+        A query already run by this pipeline (it had no pin) is not run twice. Each, with
+        the first page that shows it, and its pin before and after.
+        """
+        from mkdocs_arxiv_digest.queries import normalized
+
+        wanted = normalized(text) if text is not None else None
+        done: dict[str, tuple[str, Rerun]] = {}
+        for where, query in self._queries_on(pages):
+            if (wanted is not None and query.text != wanted) or (page is not None and where != page):
+                continue
+            if query.key in done:
+                continue
+            rerun = self.queries.reruns.get(query.key)
+            if rerun is None:
+                self.queries.run(self.build, query, self.queries.lookup(query))
+                rerun = self.queries.reruns[query.key]
+            done[query.key] = (where, rerun)
+        return list(done.values())
+
+    def _queries_on(self, pages: Iterable[ScannedPage]) -> list[tuple[str, Query]]:
+        found: list[tuple[str, Query]] = []
+        for scanned in pages:
+            if scanned.markdown is not None:
+                directives = self.renderer.directives(self.build, scanned.markdown)
+                found += [(scanned.page, d.query) for d in directives if d.query is not None]
+            else:  # a Sphinx document: its scan said which queries it has
+                found += [(scanned.page, query) for query in self.queries.by_page.get(scanned.page, [])]
+        return found
+
+    def titles(self, ids: Iterable[str]) -> dict[str, str]:
+        """The titles of papers (for messages): from the snapshot, the cache, else arXiv (unless offline)."""
+        from mkdocs_arxiv_digest.ids import ArxivId
+
+        metadata, wanted = self.resolver.metadata, [ArxivId(arxiv_id) for arxiv_id in dict.fromkeys(ids)]
+        to_fetch, stale = metadata.load_local(self.build, wanted)
+        for _arxiv_id in metadata.fetch(self.build, to_fetch, stale):
+            pass
+        return {str(arxiv_id): paper.title for arxiv_id in wanted if (paper := metadata.papers.get(arxiv_id))}
 
     def begin_build(self) -> None:
         """Begin a build: a new `Build`, so this build's failures are retried and its counts start at 0.
@@ -85,6 +152,9 @@ class Pipeline:
             self._snapshot_stamp = stamp
             self._snapshot_hash = file_hash(self.settings.snapshot)
             self.resolver.use_snapshot(_load_snapshot(self.settings.snapshot))
+            if self._queries is not None:
+                self._queries.forget()
+                self._scanner = None  # pages' query blocks may show other papers now: scan them again
         self.build = Build(snapshot_hash=self._snapshot_hash, usage_at_start=self.resolver.usage_counts())
         self.resolver.metadata.new_build()
 
@@ -113,7 +183,15 @@ class Pipeline:
         A page whose complete render is stored needs none of its papers resolved.
         """
         build, page_cache = self.build, self.renderer.page_cache
-        keyed = [(page_cache.key(build, page.markdown) if page.markdown is not None else None, page) for page in pages]
+        keyed = [
+            (
+                page_cache.key(build, page.markdown, self.renderer.directives(build, page.markdown))
+                if page.markdown is not None
+                else None,
+                page,
+            )
+            for page in pages
+        ]
         stored = page_cache.preload(build, (key for key, page in keyed if key is not None and page.requests))
         self.resolver.resolve(build, (request for key, page in keyed if key not in stored for request in page.requests))
 

@@ -13,6 +13,18 @@ site can build with no network and no API key. Format::
         digests:
           zh: {model: ..., title: ..., summary: ..., abstract: ...}
 
+Query blocks' pins (`queries.Pin`) sit in a ``queries:`` list before ``papers:``::
+
+    queries:
+      - query: cat:cs.CL AND abs:"machine translation"
+        max: 20
+        sort: submitted
+        ran: "2026-05-01T06:00:00Z"
+        ids: ["2405.01234", "2405.00999"]
+
+A pin is the machine's: a changed one rewrites the ``queries:`` section alone, the rest of
+the file staying byte for byte.
+
 A digest with an empty ``summary`` is a blank, for a person to fill in: the paper's
 metadata is pinned, its text is not (the model, offline the build's warning, as for a
 paper without a digest). `arxiv-digest snapshot` writes one for each paper it has no
@@ -51,6 +63,7 @@ from mkdocs_arxiv_digest.errors import SnapshotError
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.keys import bytes_hash
 from mkdocs_arxiv_digest.models import Digest, Paper
+from mkdocs_arxiv_digest.queries import Pin
 
 DEFAULT_HEADER = (
     "# arxiv-digest snapshot: pinned metadata and generated text, preferred over the cache.\n"
@@ -89,6 +102,8 @@ class _Read:
     text: str
     entries: dict[str, SnapshotEntry]
     """A copy of the entries as read."""
+    queries: dict[str, Pin] = field(default_factory=dict)
+    """The query pins as read."""
 
 
 @dataclass
@@ -98,6 +113,8 @@ class Snapshot:
     entries: dict[str, SnapshotEntry] = field(default_factory=dict)
     header: str = DEFAULT_HEADER
     _read: _Read | None = field(default=None, repr=False, compare=False)
+    queries: dict[str, Pin] = field(default_factory=dict)
+    """Query blocks' pins by `Pin.key`, in the file's order."""
 
     def paper(self, arxiv_id: ArxivId) -> Paper | None:
         """The pinned paper, if it is the version asked for (any version for an unversioned ID)."""
@@ -152,9 +169,9 @@ def load_snapshot(path: Path) -> Snapshot:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SnapshotError(f"{path}: not UTF-8 text ({error})") from error
-    entries = _parse(text, path)
-    read = _Read(location, bytes_hash(data), text, _copy(entries))
-    return Snapshot(entries, header=_leading_comment(text) or DEFAULT_HEADER, _read=read)
+    entries, queries = _parse(text, path)
+    read = _Read(location, bytes_hash(data), text, _copy(entries), dict(queries))
+    return Snapshot(entries, header=_leading_comment(text) or DEFAULT_HEADER, _read=read, queries=queries)
 
 
 def check_writable(path: Path) -> None:
@@ -180,7 +197,11 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
     check_writable(path)
     location = path.resolve()
     read = snapshot._read if snapshot._read is not None and snapshot._read.path == location else None
-    if read is not None and list(snapshot.entries.items()) == list(read.entries.items()):
+    if (
+        read is not None
+        and list(snapshot.entries.items()) == list(read.entries.items())
+        and list(snapshot.queries.items()) == list(read.queries.items())
+    ):
         return
     text = _text_to_write(snapshot, read, path)
     temporary = location.with_name(f".{location.name}.{secrets.token_hex(4)}.tmp")
@@ -201,56 +222,88 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
             temporary.unlink()
     _sync_directory(location.parent)
     data = text.encode("utf-8")
-    snapshot._read = _Read(location, bytes_hash(data), text, _copy(snapshot.entries))
+    snapshot._read = _Read(location, bytes_hash(data), text, _copy(snapshot.entries), dict(snapshot.queries))
 
 
 def _text_to_write(snapshot: Snapshot, read: _Read | None, path: Path) -> str:
     """The new file: the text read with the new papers appended, if that is all that changed."""
     if read is not None and read.text:
-        appended = _appended(read, snapshot)
+        text: str | None = read.text
+        if list(snapshot.queries.items()) != list(read.queries.items()):
+            text = _with_queries(read.text, snapshot.queries)
+        appended = _appended(text, read.entries, snapshot) if text is not None else None
         if appended is not None and _parses_to(appended, snapshot, path):
             return appended
     newline = "\r\n" if read is not None and "\r\n" in read.text else "\n"
     papers = [_entry_json(entry) for entry in snapshot.entries.values()]
-    body = yaml.safe_dump({"papers": papers}, allow_unicode=True, sort_keys=False, width=100)
+    queries = {"queries": [pin.to_json() for pin in snapshot.queries.values()]} if snapshot.queries else {}
+    body = yaml.safe_dump(queries | {"papers": papers}, allow_unicode=True, sort_keys=False, width=100)
     text = (snapshot.header.replace("\r\n", "\n") + body).replace("\n", newline)
     if not _parses_to(text, snapshot, path):  # a bug, not a state of the world
         raise SnapshotError(f"{path}: the snapshot would not read back as written; nothing was written")
     return text
 
 
-def _appended(read: _Read, snapshot: Snapshot) -> str | None:
-    """The text read plus the new entries, or None if existing entries changed or the layout does not allow it."""
-    old = read.entries
+def _with_queries(text: str, pins: dict[str, Pin]) -> str | None:
+    """``text`` with its ``queries:`` section written anew from ``pins`` (added before ``papers:`` if it had none).
+
+    The rest of the text stays as it was; None where the layout does not allow it (a flow mapping).
+    """
+    root = yaml.compose(text, Loader=_LOADER)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    section = yaml.safe_dump(
+        {"queries": [pin.to_json() for pin in pins.values()]}, allow_unicode=True, sort_keys=False, width=100
+    ).replace("\n", newline)
+    lines = text.splitlines(keepends=True)
+    if root is None:  # comments only
+        return text + ("" if not text or text.endswith(("\n", "\r")) else newline) + section
+    if not isinstance(root, yaml.MappingNode) or root.flow_style or not root.value:
+        return None
+    keys = [key for key, _value in root.value]
+    for index, key in enumerate(keys):
+        if key.value == "queries":
+            end = keys[index + 1].start_mark.line if index + 1 < len(keys) else len(lines)
+            return "".join(lines[: key.start_mark.line]) + section + "".join(lines[end:])
+    first = keys[0].start_mark.line
+    return "".join(lines[:first]) + section + "".join(lines[first:])
+
+
+def _appended(text: str, old: dict[str, SnapshotEntry], snapshot: Snapshot) -> str | None:
+    """``text`` (as read) plus the new entries, or None if existing entries changed or the layout does not allow it."""
+    if list(snapshot.entries.items()) == list(old.items()):
+        return text
     if any(snapshot.entries.get(paper_id) != entry for paper_id, entry in old.items()):
         return None
     if list(snapshot.entries)[: len(old)] != list(old):
         return None
-    root = yaml.compose(read.text, Loader=_LOADER)
+    root = yaml.compose(text, Loader=_LOADER)
     if not isinstance(root, yaml.MappingNode) or not root.value:
         return None
     key, papers = root.value[-1]
     # New items can go at the end of the file only if the list is a block list closing the file.
     if key.value != "papers" or not isinstance(papers, yaml.SequenceNode) or papers.flow_style or not papers.value:
         return None
-    first_item = read.text.splitlines()[papers.value[0].start_mark.line]
+    first_item = text.splitlines()[papers.value[0].start_mark.line]
     dash = first_item[: len(first_item) - len(first_item.lstrip(" "))]
     new = [_entry_json(entry) for paper_id, entry in snapshot.entries.items() if paper_id not in old]
     items = yaml.safe_dump(new, allow_unicode=True, sort_keys=False, width=100)
-    newline = "\r\n" if "\r\n" in read.text else "\n"
+    newline = "\r\n" if "\r\n" in text else "\n"
     lines = [dash + line for line in items.splitlines()]
-    separator = "" if read.text.endswith(("\n", "\r")) else newline
-    return read.text + separator + newline.join(lines) + newline
+    separator = "" if text.endswith(("\n", "\r")) else newline
+    return text + separator + newline.join(lines) + newline
 
 
 def _parses_to(text: str, snapshot: Snapshot, path: Path) -> bool:
     try:
-        return list(_parse(text, path).items()) == list(snapshot.entries.items())
+        entries, queries = _parse(text, path)
     except SnapshotError:
         return False
+    return list(entries.items()) == list(snapshot.entries.items()) and list(queries.items()) == list(
+        snapshot.queries.items()
+    )
 
 
-def _parse(text: str, path: Path) -> dict[str, SnapshotEntry]:
+def _parse(text: str, path: Path) -> tuple[dict[str, SnapshotEntry], dict[str, Pin]]:
     try:
         data = yaml.load(text, Loader=_LOADER) or {}
     except yaml.YAMLError as error:
@@ -271,7 +324,20 @@ def _parse(text: str, path: Path) -> dict[str, SnapshotEntry]:
         except (AttributeError, TypeError, ValueError) as error:
             raise SnapshotError(f"{path}: paper #{index} ({_id_of(item)}): {error}") from error
         entries[paper.id] = SnapshotEntry(paper, digests, blanks)
-    return entries
+    return entries, _parse_queries(data.get("queries") or [], path)
+
+
+def _parse_queries(items: Any, path: Path) -> dict[str, Pin]:
+    if not isinstance(items, list):
+        raise SnapshotError(f"{path}: `queries:` must be a list of query pins")
+    pins: dict[str, Pin] = {}
+    for index, item in enumerate(items, start=1):
+        try:
+            pin = Pin.from_json(item)
+        except ValueError as error:
+            raise SnapshotError(f"{path}: query #{index}: {error}") from error
+        pins[pin.key] = pin
+    return pins
 
 
 def _is_blank(values: Any) -> bool:

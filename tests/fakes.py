@@ -198,6 +198,9 @@ class FakePaper:
     version: int = 1
     authors: list[str] = field(default_factory=lambda: ["Ada Lovelace", "Alan Turing"])
     published: str = "2024-03-25T17:59:01Z"
+    categories: list[str] = field(default_factory=lambda: ["cs.CL"])
+    updated: str = ""
+    """When the last version was submitted (`lastUpdatedDate`); "" for `published`."""
 
 
 _ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
@@ -226,6 +229,39 @@ class FakeArxiv(_Server):
         """The `id_list` of every request, in order."""
         return [parse_qs(urlparse(r["path"]).query).get("id_list", [""])[0].split(",") for r in self.history]
 
+    @property
+    def searches(self) -> list[dict[str, str]]:
+        """The `search_query`, `sortBy`, `sortOrder`, `start` and `max_results` of every search request, in order."""
+        asked = [{k: v[0] for k, v in parse_qs(urlparse(r["path"]).query).items()} for r in self.history]
+        return [query for query in asked if query.get("search_query")]
+
+    def _search(self, query: dict[str, list[str]]) -> tuple[int, str, str]:
+        """arXiv's `search_query`: fields, AND/OR/ANDNOT, parentheses, sortBy/sortOrder, start/max_results.
+
+        A query that does not parse is a 400 with an error feed, as arXiv answers one.
+        """
+        text = query["search_query"][0]
+        try:
+            matches = _parse_search(text)
+        except ValueError as error:
+            entry = (
+                "<entry><id>https://arxiv.org/api/errors#malformed_query</id>"
+                "<title>Error</title><updated>2026-04-12T22:59:06Z</updated>"
+                f"<summary>{escape(str(error))}</summary>"
+                "<author><name>arXiv api core</name></author></entry>"
+            )
+            return 400, "application/atom+xml", _feed([entry], 1)
+        papers = [versions[-1] for versions in self.papers.values() if versions and matches(versions[-1])]
+        sort_by = query.get("sortBy", ["relevance"])[0]
+        field_of = {
+            "submittedDate": lambda p: p.published,
+            "lastUpdatedDate": lambda p: p.updated or p.published,
+        }.get(sort_by, lambda p: p.id)
+        papers.sort(key=field_of, reverse=query.get("sortOrder", ["descending"])[0] == "descending")
+        start, count = int(query.get("start", ["0"])[0]), int(query.get("max_results", ["10"])[0])
+        shown = papers[start : start + count]
+        return 200, "application/atom+xml", _feed([_entry(p) for p in shown], len(papers), start)
+
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         if isinstance(behaviour, int):
             return behaviour, "text/plain", "unavailable"
@@ -238,6 +274,8 @@ class FakeArxiv(_Server):
         if behaviour in HOSTILE_FEEDS:
             return 200, "application/atom+xml", HOSTILE_FEEDS[behaviour]
         query = parse_qs(urlparse(path).query)
+        if query.get("search_query", [""])[0]:
+            return self._search(query)
         ids = [i for i in query.get("id_list", [""])[0].split(",") if i]
         bad = [i for i in ids if not _ARXIV_ID.match(i)]
         if bad:
@@ -267,14 +305,100 @@ class FakeArxiv(_Server):
         return next((p for p in versions if p.version == int(version)), None)
 
 
-def _feed(entries: list[str], total: int) -> str:
+_SEARCH_TOKEN = re.compile(
+    r'\s*(?:(?P<paren>[()])|(?P<op>ANDNOT|AND|OR)(?=[\s(])|(?P<field>[a-zA-Z]+):(?P<value>"[^"]*"|\[[^\]]*\]|[^\s()"]+)'
+    r'|(?P<word>[^\s()":]+))'
+)
+_SEARCH_FIELDS = {"ti", "abs", "au", "cat", "all", "submittedDate", "lastUpdatedDate", "id", "co", "jr", "rn"}
+
+
+def _parse_search(text: str) -> Callable[[FakePaper], bool]:
+    """A predicate for arXiv's query syntax, simply: a field's words must all appear; ValueError if malformed."""
+    tokens: list[tuple[str, str]] = []
+    at = 0
+    while at < len(text.rstrip()):
+        match = _SEARCH_TOKEN.match(text, at)
+        if match is None or match.end() == at:
+            raise ValueError(f"malformed query: cannot parse {text[at:].strip()[:30]!r}")
+        at = match.end()
+        if match["paren"]:
+            tokens.append(("paren", match["paren"]))
+        elif match["op"]:
+            tokens.append(("op", match["op"]))
+        elif match["field"]:
+            if match["field"] not in _SEARCH_FIELDS:
+                raise ValueError(f"malformed query: unknown field {match['field']!r}")
+            tokens.append(("term", f"{match['field']}:{match['value']}"))
+        else:
+            tokens.append(("term", f"all:{match['word']}"))
+    position = 0
+
+    def expression() -> Callable[[FakePaper], bool]:
+        nonlocal position
+        left = term()
+        while position < len(tokens) and tokens[position][0] == "op":
+            op = tokens[position][1]
+            position += 1
+            right, before = term(), left
+            left = {
+                "AND": lambda p, a=before, b=right: a(p) and b(p),
+                "OR": lambda p, a=before, b=right: a(p) or b(p),
+                "ANDNOT": lambda p, a=before, b=right: a(p) and not b(p),
+            }[op]
+        return left
+
+    def term() -> Callable[[FakePaper], bool]:
+        nonlocal position
+        if position >= len(tokens):
+            raise ValueError("malformed query: it ends where a term was expected")
+        kind, value = tokens[position]
+        position += 1
+        if kind == "paren" and value == "(":
+            inner = expression()
+            if position >= len(tokens) or tokens[position] != ("paren", ")"):
+                raise ValueError("malformed query: unbalanced parentheses")
+            position += 1
+            return inner
+        if kind != "term":
+            raise ValueError(f"malformed query: unexpected {value!r}")
+        return _field_matcher(*value.split(":", 1))
+
+    matcher = expression()
+    if position != len(tokens):
+        raise ValueError(f"malformed query: unexpected {tokens[position][1]!r}")
+    return matcher
+
+
+def _field_matcher(name: str, value: str) -> Callable[[FakePaper], bool]:
+    if value.startswith("["):  # submittedDate:[202401010000 TO 202412312359]
+        low, _, high = value.strip("[]").partition(" TO ")
+        return lambda p: low.strip() <= re.sub(r"\D", "", p.published)[:12] <= high.strip()
+    words = value.strip('"').lower().split()
+
+    def texts(paper: FakePaper) -> list[str]:
+        return {
+            "ti": [paper.title],
+            "abs": [paper.abstract],
+            "au": paper.authors,
+            "cat": paper.categories,
+            "id": [paper.id],
+        }.get(name, [paper.title, paper.abstract, *paper.authors, *paper.categories])
+
+    if name == "cat":
+        return lambda p: any(
+            value.lower() == c.lower() or (value.endswith("*") and c.startswith(value[:-1])) for c in p.categories
+        )
+    return lambda p: all(any(word in text.lower() for text in texts(p)) for word in words)
+
+
+def _feed(entries: list[str], total: int, start: int = 0) -> str:
     return (
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
         'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">'
         "<id>https://arxiv.org/api/fake</id><title>arXiv Query</title><updated>2026-04-12T22:09:36Z</updated>"
         f"<opensearch:itemsPerPage>100</opensearch:itemsPerPage><opensearch:totalResults>{total}</opensearch:totalResults>"
-        "<opensearch:startIndex>0</opensearch:startIndex>" + "".join(entries) + "</feed>"
+        f"<opensearch:startIndex>{start}</opensearch:startIndex>" + "".join(entries) + "</feed>"
     )
 
 
@@ -285,13 +409,13 @@ def _entry(paper: FakePaper) -> str:
     title = escape(paper.title).replace(" ", "\n  ", 1)
     return (
         f"<entry><id>http://arxiv.org/abs/{vid}</id><title>{title}</title>"
-        f"<updated>{paper.published}</updated>"
+        f"<updated>{paper.updated or paper.published}</updated>"
         f'<link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>'
         f'<link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>'
         f"<summary>{escape(paper.abstract)}</summary>"
-        '<category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>'
-        f"<published>{paper.published}</published>"
-        '<arxiv:primary_category term="cs.CL"/>'
+        + "".join(f'<category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>' for c in paper.categories)
+        + f"<published>{paper.published}</published>"
+        f'<arxiv:primary_category term="{escape(paper.categories[0])}"/>'
         f"{authors}</entry>"
     )
 

@@ -29,6 +29,10 @@ class ArxivDigestDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {
         "language": directives.unchanged_required,
         "model": directives.unchanged_required,
+        "query": directives.unchanged_required,
+        "max": directives.unchanged_required,
+        "sort": directives.unchanged_required,
+        "refresh": directives.unchanged_required,
     }
     digests: ClassVar[SphinxDigests]
     """The application's state; `setup` makes a subclass per application that sets it."""
@@ -36,6 +40,8 @@ class ArxivDigestDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         docname = self.env.docname
         directive = read_directive(Found(list(self.content), self._first_body_line(), dict(self.options)))
+        if directive.query is not None:
+            self.digests.pipeline().pin([directive], docname)  # pinned by the prefetch: no request here
         for line, message in directive.problems:
             # An empty directive's problem is the directive itself (docutils places its
             # missing body after the options).
@@ -67,6 +73,9 @@ class ArxivDigestDirective(SphinxDirective):
                     logger.warning(f"{arxiv_id}: {failure.reason}", location=location, type=NAME, subtype=failure.kind)
             rows.append(row)
         self._note_rereading(rows, pipeline, domain)
+        if directive.query is not None and directive.query.refresh is not None:
+            # Read again when the query is due: that build runs it (online) and shows what it found.
+            domain.read_again(docname, (directive.pinned_at or 0.0) + directive.query.refresh)
         layout = lay_out(rows, requests[0].language, labels, pipeline.settings.presentation)
         return digest_nodes(layout, self.state.document)
 

@@ -7,13 +7,14 @@ need what each document asks for without parsing it as Sphinx would.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkdocs_arxiv_digest.config import Settings
-from mkdocs_arxiv_digest.directive import Directive, read_body, requests_of
+from mkdocs_arxiv_digest.directive import Directive, add_query_options, read_body, requests_of
 from mkdocs_arxiv_digest.models import ScannedPage
+from mkdocs_arxiv_digest.queries import QUERY_OPTIONS
 from mkdocs_arxiv_digest.sphinx.logs import NAME
 from mkdocs_arxiv_digest.sphinx.options import _conf_values, settings_from_conf
 
@@ -34,11 +35,19 @@ class Found(NamedTuple):
 def read_directive(found: Found) -> Directive:
     """The directive's papers, options and problems, its body read as a Markdown block's is.
 
-    Options in reST/MyST syntax win over the same options in a YAML body.
+    Options in reST/MyST syntax win over the same options in a YAML body; a query's
+    (`:query:`, `:max:`, `:sort:`, `:refresh:`) are checked as a YAML body's are.
     """
     directive = read_body(found.body, found.first_line)
-    directive.options.update(found.options)
+    directive.options.update({name: value for name, value in found.options.items() if name not in QUERY_OPTIONS})
+    query_options = {name: value for name, value in found.options.items() if name in QUERY_OPTIONS}
+    if query_options:
+        add_query_options(directive, query_options, max(found.first_line - 1, 1))
     return directive
+
+
+Pin = Callable[[list[Directive], str], None]
+"""`Pipeline.pin`: gives a document's query blocks their pinned papers."""
 
 
 def scan_source(text: str, filetype: str) -> list[Found]:
@@ -126,18 +135,28 @@ def _myst_directives(text: str, offset: int) -> Iterator[Found]:
 
 
 def scan_documents(
-    env: BuildEnvironment, docnames: Sequence[str], source_suffix: Mapping[str, str], settings: Settings
+    env: BuildEnvironment,
+    docnames: Sequence[str],
+    source_suffix: Mapping[str, str],
+    settings: Settings,
+    pin: Pin | None = None,
 ) -> Iterator[ScannedPage]:
-    """What each of the documents asks for (those that ask for something)."""
+    """What each of the documents asks for (those that ask for something); ``pin`` gives query blocks their papers."""
     for docname in docnames:
         path = Path(env.doc2path(docname))
-        page = scan_file(path, docname, source_suffix, settings, encoding=env.settings.get("input_encoding"))
+        page = scan_file(path, docname, source_suffix, settings, encoding=env.settings.get("input_encoding"), pin=pin)
         if page is not None:
             yield page
 
 
 def scan_file(
-    path: Path, docname: str, source_suffix: Mapping[str, str], settings: Settings, *, encoding: str | None = None
+    path: Path,
+    docname: str,
+    source_suffix: Mapping[str, str],
+    settings: Settings,
+    *,
+    encoding: str | None = None,
+    pin: Pin | None = None,
 ) -> ScannedPage | None:
     """What one document asks for; None if nothing (or it cannot be read: Sphinx reports that itself)."""
     filetype = next(
@@ -147,20 +166,23 @@ def scan_file(
         text = path.read_text(encoding=encoding or "utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-    requests = [
-        request for found in scan_source(text, filetype) for request in requests_of(read_directive(found), settings)
-    ]
+    directives = [read_directive(found) for found in scan_source(text, filetype)]
+    if pin is not None and any(directive.query is not None for directive in directives):
+        pin(directives, docname)
+    requests = [request for directive in directives for request in requests_of(directive, settings)]
     return ScannedPage(docname, None, requests) if requests else None
 
 
-def sphinx_site(conf_py: Path, *, source_dir: Path | None = None) -> tuple[Settings, list[ScannedPage]]:
+def sphinx_site(
+    conf_py: Path, *, source_dir: Path | None = None, pin: Pin | None = None
+) -> tuple[Settings, list[ScannedPage]]:
     """A Sphinx project's settings, and every document that asks for papers — without a build.
 
     For the command line (`arxiv-digest prefetch/snapshot`): ``conf.py`` is read as
     Sphinx reads it, its documents found as Sphinx finds them (``source_suffix``,
     ``exclude_patterns``, ``include_patterns``; ``.md`` is MyST with ``myst_parser``),
     and no extension is set up. Pages carry no Markdown (None): their directives are
-    reST or MyST. Raises
+    reST or MyST. ``pin`` (`Pipeline.pin_queries`) gives query blocks their papers. Raises
     `DigestError` for invalid ``arxiv_digest_*`` values, Sphinx's `ConfigError` for a
     broken ``conf.py``.
     """
@@ -178,7 +200,15 @@ def sphinx_site(conf_py: Path, *, source_dir: Path | None = None) -> tuple[Setti
     pages = [
         page
         for docname in sorted(docnames)
-        if (page := scan_file(Path(project.doc2path(docname, absolute=True)), docname, suffixes, settings))
+        if (
+            page := scan_file(
+                Path(project.doc2path(docname, absolute=True)),
+                docname,
+                suffixes,
+                settings,
+                pin=pin,
+            )
+        )
     ]
     return settings, pages
 

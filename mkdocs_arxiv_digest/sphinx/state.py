@@ -56,7 +56,16 @@ class SphinxDigests:
     def prefetch(self, app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
         """Resolve every paper of the documents about to be read, at once (``env-before-read-docs``)."""
         assert self.settings is not None
-        pages = list(scan_documents(env, docnames, app.config.source_suffix, self.settings))
+        # A query block's papers are its pin's: the pipeline (and the cache) is opened only for one.
+        pages = list(
+            scan_documents(
+                env,
+                docnames,
+                app.config.source_suffix,
+                self.settings,
+                pin=lambda directives, docname: self.pipeline().pin(directives, docname),
+            )
+        )
         if not pages:
             return
         pipeline = self.pipeline()
