@@ -305,7 +305,8 @@ class Results:
         status = response.get("status_code") if isinstance(response, dict) else None
         if error or status != 200 or not isinstance(body, dict):
             code = error.get("code") if isinstance(error, dict) else None
-            if code == "batch_expired":
+            if code == "batch_expired":  # not run: its line may come again, from a resubmitted batch
+                self.seen.discard(key)
                 self.tally.unreturned.add(key)
                 return
             message = error.get("message") if isinstance(error, dict) else None

@@ -259,7 +259,10 @@ def batch_export(file: Path, config_file: Path | None, conf_py: Path | None) -> 
         requests = [request for page in pages for request in page.requests]
         with errors_as(click.ClickException):
             paths, settled = pipeline.export_batch(requests, file)
-    lines = sum(1 for path in paths for _line in path.open("rb"))
+    lines = 0
+    for path in paths:
+        with path.open("rb") as written:
+            lines += sum(1 for _line in written)
     written = ", ".join(map(str, paths)) or "nothing (no digest is missing)"
     click.echo(f"Wrote {lines} requests to {written}; {settled} digests already cached or pinned")
 
