@@ -261,8 +261,8 @@ def batch_export(file: Path, config_file: Path | None, conf_py: Path | None) -> 
             paths, settled = pipeline.export_batch(requests, file)
     lines = 0
     for path in paths:
-        with path.open("rb") as written:
-            lines += sum(1 for _line in written)
+        with path.open("rb") as exported:
+            lines += sum(1 for _line in exported)
     written = ", ".join(map(str, paths)) or "nothing (no digest is missing)"
     click.echo(f"Wrote {lines} requests to {written}; {settled} digests already cached or pinned")
 
