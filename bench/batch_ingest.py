@@ -52,7 +52,7 @@ def papers(count: int) -> list[dict[str, str]]:
 
 def prepare(directory: Path, count: int, language: str) -> tuple[Path, Path]:
     """A cache holding the papers' metadata, and the results file for their requests."""
-    from mkdocs_arxiv_digest.batch import request_line
+    from mkdocs_arxiv_digest.batch_lines import request_line
     from mkdocs_arxiv_digest.cache import Cache
     from mkdocs_arxiv_digest.ids import parse_id
     from mkdocs_arxiv_digest.keys import digest_key
@@ -66,7 +66,7 @@ def prepare(directory: Path, count: int, language: str) -> tuple[Path, Path]:
     for item in papers(count):
         paper = Paper(item["id"], 1, item["title"], item["abstract"])
         cache.put_paper(parse_id(item["id"]), paper)
-        from mkdocs_arxiv_digest.batch import Pending
+        from mkdocs_arxiv_digest.batch_lines import Pending
 
         key = digest_key(paper, language, MODEL)
         lines.append(request_line(Pending(key, [], make_prompt(paper, language, MODEL)), SHAPE).decode())
@@ -103,7 +103,7 @@ def child(cache_dir: Path, results: Path, count: int, language: str, ingest: boo
             accepted = report.tally.accepted
             checked = accepted + len(report.tally.rejected) + len(report.tally.failed)
         else:
-            from mkdocs_arxiv_digest.batch import resolve_papers
+            from mkdocs_arxiv_digest.batch_lines import resolve_papers
 
             resolve_papers(pipeline.resolver, pipeline.build, requests)
             accepted = checked = 0

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mkdocs.structure.files import Files
 
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
-    from mkdocs_arxiv_digest.batch import Report as BatchReport
+    from mkdocs_arxiv_digest.batch_lines import Report as BatchReport
     from mkdocs_arxiv_digest.fragments import Fragments
     from mkdocs_arxiv_digest.llm import Summarizer
     from mkdocs_arxiv_digest.page_renderer import PageRenderer
@@ -137,9 +137,10 @@ class Pipeline:
         Raises `BatchError` when the Batch API cannot be used, `MissingApiKeyError` without a key.
         """
         from mkdocs_arxiv_digest import batch, llm
+        from mkdocs_arxiv_digest.batch_lines import BatchError
 
         if self.settings.offline:
-            raise batch.BatchError("`offline` is on: no batch can be submitted")
+            raise BatchError("`offline` is on: no batch can be submitted")
         settings = self.settings
         client = llm.make_client(
             base_url=settings.base_url,
@@ -162,18 +163,18 @@ class Pipeline:
 
     def export_batch(self, requests: Iterable[DigestRequest], path: Path) -> tuple[list[Path], int]:
         """Write the requests of every missing digest as Batch API JSONL; the files written, and how many were settled."""
-        from mkdocs_arxiv_digest import batch
+        from mkdocs_arxiv_digest import batch_lines
 
-        parts, settled = batch.export_batch(
+        parts, settled = batch_lines.export_batch(
             self.resolver, self.build, requests, path, shape=self.resolver.request_shape()
         )
         return [part.path for part in parts], settled
 
     def ingest_batch(self, requests: Iterable[DigestRequest], paths: Iterable[Path]) -> BatchReport:
         """Check and cache the replies of Batch API results files against the site's papers."""
-        from mkdocs_arxiv_digest import batch
+        from mkdocs_arxiv_digest import batch_lines
 
-        return batch.ingest_batch(self.resolver, self.build, requests, paths)
+        return batch_lines.ingest_batch(self.resolver, self.build, requests, paths)
 
     def row(self, request: DigestRequest) -> Row:
         """What is known of a paper now: metadata and digest, or less."""

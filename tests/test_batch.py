@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from mkdocs_arxiv_digest.batch import Pending, export_paths, write_parts
+from mkdocs_arxiv_digest.batch_lines import Pending, export_paths, write_parts
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.keys import digest_key
