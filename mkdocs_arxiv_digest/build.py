@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from mkdocs_arxiv_digest.fragments import Fragments
 from mkdocs_arxiv_digest.ids import ArxivId
-from mkdocs_arxiv_digest.models import DigestRequest, Failure
+from mkdocs_arxiv_digest.models import DigestRequest, Failure, Usage
 
 if TYPE_CHECKING:
     from mkdocs_arxiv_digest.directive import Directive
@@ -42,6 +42,10 @@ class Build:
     """Why a digest is missing: retried next build."""
     generated: set[DigestRequest] = field(default_factory=set)
     """Digests the model wrote (the rest came from the snapshot or the cache)."""
+    batched: set[DigestRequest] = field(default_factory=set)
+    """Digests a batch returned this build (`batch`): counted apart, as they ran at batch pricing."""
+    batch_usage: Usage | None = None
+    """Requests and tokens of the batch results read this build (at batch pricing)."""
     held_back: set[DigestRequest] = field(default_factory=set)
     """Digests not asked for, because the model's replies for them were rejected a short while ago."""
     offline_failures: dict[str, Failure] = field(default_factory=dict)

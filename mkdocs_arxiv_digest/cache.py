@@ -78,6 +78,13 @@ class Cache:
     def put_digest(self, key: str, digest: Digest) -> None:
         self.put_record("digest", key, digest.to_json())
 
+    def put_digests(self, digests: Iterable[tuple[str, Digest]]) -> None:
+        """Store several digests in one transaction (a batch's results: a commit each is most of the cost)."""
+        store = self._store.cache
+        with store.transact():
+            for key, digest in digests:
+                self.put_record("digest", key, digest.to_json())
+
     def get_rejections(self, keys: Iterable[str]) -> dict[str, Rejection]:
         """The rejections remembered by digest key, for the keys that have one."""
         return self.get_records("rejected", keys, Rejection.from_json)

@@ -195,8 +195,26 @@ def _site_settings(config_file: Path | None, conf_py: Path | None) -> Settings |
     "--retry-rejected", is_flag=True,
     help="Ask now for papers held back because the model's replies were rejected (they wait up to a day).",
 )  # fmt: skip
-def prefetch(config_file: Path | None, conf_py: Path | None, retry_rejected: bool) -> None:
+@click.option(
+    "--batch", "use_batch", is_flag=True,
+    help="Ask for every missing digest in one batch of the provider's Batch API (half the price, within 24 h).",
+)  # fmt: skip
+@click.option(
+    "--poll", type=click.FloatRange(min=0), default=60.0, show_default=True,
+    help="With --batch: seconds between looks at the batch's progress.",
+)  # fmt: skip
+@click.option("--no-wait", is_flag=True, help="With --batch: submit and exit; a later `prefetch --batch` collects.")
+def prefetch(
+    config_file: Path | None, conf_py: Path | None, retry_rejected: bool, use_batch: bool, poll: float, no_wait: bool
+) -> None:
     """Fill the cache for every arxiv-digest block of the site."""
+    if use_batch:
+        from mkdocs_arxiv_digest.cli_batch import prefetch_batch
+
+        prefetch_batch(config_file, conf_py, retry_rejected=retry_rejected, poll=poll, wait=not no_wait)
+        return
+    if no_wait:
+        raise click.UsageError("--no-wait goes with --batch")
     with _site(config_file, conf_py, retry_rejected=retry_rejected) as (pipeline, pages):
         requests = [request for page in pages for request in page.requests]
         with click.progressbar(length=len(requests), label="Summarizing", file=sys.stderr) as bar:
@@ -436,3 +454,8 @@ def _pipeline(settings: Settings) -> Pipeline:
 
     with errors_as(click.ClickException):
         return Pipeline(settings)
+
+
+from mkdocs_arxiv_digest.cli_batch import batch_group  # noqa: E402  (it uses the helpers above)
+
+main.add_command(batch_group)

@@ -16,13 +16,14 @@ import re
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mkdocs_arxiv_digest.checks import check_digest, max_length_ratio
 from mkdocs_arxiv_digest.errors import MissingApiKeyError, RefusedReplyError, RejectedReplyError, SummaryError
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION
 from mkdocs_arxiv_digest.languages import is_english, language_name, script
-from mkdocs_arxiv_digest.model_server import ModelServer, no_retry_for_refusals
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, ModelServer, no_retry_for_refusals, request_body
 from mkdocs_arxiv_digest.models import Digest, Paper, Usage
 
 if TYPE_CHECKING:
@@ -43,8 +44,13 @@ MAX_REPLY_BYTES = 2**20
 reasoning models' extra fields stay well under it."""
 
 
-def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai.OpenAI:
-    """The OpenAI client for a build; the key comes from the environment only."""
+def make_client(
+    *, base_url: str | None, timeout: float, retries: int, max_reply_bytes: int = MAX_REPLY_BYTES
+) -> openai.OpenAI:
+    """The OpenAI client for a build; the key comes from the environment only.
+
+    ``max_reply_bytes`` caps each reply's body (a batch's files are larger than a completion).
+    """
     key = os.environ.get(API_KEY_VARIABLE)
     if not key:
         raise MissingApiKeyError(
@@ -58,7 +64,7 @@ def make_client(*, base_url: str | None, timeout: float, retries: int) -> openai
     # `timeout` is a deadline for each whole request, and replies have a size cap (see
     # `http_limits`). The SDK's own client, with its defaults (proxies from the
     # environment among them), gets the hooks that enforce both.
-    hooks = dict(httpx_event_hooks(timeout, MAX_REPLY_BYTES))
+    hooks = dict(httpx_event_hooks(timeout, max_reply_bytes))
     hooks["response"] = [*hooks["response"], no_retry_for_refusals]
     http_client = openai.DefaultHttpxClient(event_hooks=hooks)
     # The SDK retries 408/409/429/5xx, connection errors and timeouts with backoff, `retries` times.
@@ -98,26 +104,19 @@ class Summarizer:
         rejected (the checks, its JSON, a refusal, a cut-off): asking again soon would likely
         be rejected again. Errors of the server or the network stay `SummaryError`.
         """
-        fields = _fields(paper, language)
-        schema = _schema(fields)
-        instructions = _instructions(language, schema)
-        base = [
-            {"role": "system", "content": instructions},
-            {
-                "role": "user",
-                "content": json.dumps({"title": paper.title, "abstract": paper.abstract}, ensure_ascii=False),
-            },
-        ]
+        prompt = make_prompt(paper, language, self.model)
+        base = prompt.messages
         messages = base
         problem, judged = "", False
-        limit = max_tokens(paper, fields, language)
         for _attempt in range(self.retries + 1):
-            content, problem, judged, tokens = self._ask(messages, schema, limit)
-            if not problem:
-                try:
-                    return _to_digest(content, fields, paper, language, self.model, instructions)
-                except ValueError as error:
-                    problem, judged = str(error), True
+            completion = self._ask(messages, prompt)
+            if isinstance(completion, str):
+                content, digest, problem, judged, tokens = "", None, completion, False, 0
+            else:
+                tokens = self._count(completion)
+                digest, content, problem, judged = read_reply(prompt, completion)
+            if digest is not None:
+                return digest
             with self._lock:
                 self.usage.rejected_tokens += tokens
             if self.on_rejected is not None:
@@ -135,12 +134,12 @@ class Summarizer:
         failed = RejectedReplyError if judged else SummaryError
         raise failed(f"no valid reply from {self.model} after {self.retries + 1} tries: {problem}")
 
-    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any], limit: int) -> tuple[str, str, bool, int]:
-        """The reply's text, why it is unusable as such (or ""), whether that judged the model's text, its tokens."""
+    def _ask(self, messages: list[dict[str, str]], prompt: Prompt) -> Any:
+        """The server's completion, or why there is none to read (a body that is not JSON)."""
         import openai
 
         try:
-            completion = self.server.complete(self.model, messages, schema, limit)
+            return self.server.complete(self.model, messages, prompt.schema, prompt.max_tokens)
         except openai.APIError as error:
             # The server's address, never the key: a wrong `base_url` is the usual cause.
             raise SummaryError(redact(f"{type(error).__name__} from {self.server.name}: {error}")) from None
@@ -149,20 +148,81 @@ class Summarizer:
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             # The SDK reads a JSON body with `json.loads` and lets its errors through.
             self._count(None)
-            return "", f"the reply was not a JSON document ({type(error).__name__})", False, 0
-        tokens = self._count(completion)
-        return (*_reply_text(completion), tokens)
+            return f"the reply was not a JSON document ({type(error).__name__})"
 
     def _count(self, completion: Any) -> int:
         """Add a reply to the usage; return its tokens."""
-        usage = getattr(completion, "usage", None)
-        prompt = _count_of(getattr(usage, "prompt_tokens", None))
-        generated = _count_of(getattr(usage, "completion_tokens", None))
+        prompt, generated = tokens_of(completion)
         with self._lock:
             self.usage.requests += 1
             self.usage.prompt_tokens += prompt
             self.usage.completion_tokens += generated
         return prompt + generated
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What is asked of the model for one paper in one language: the same for an
+    interactive request and for a line of a batch (`batch`), so both are checked alike."""
+
+    paper: Paper
+    language: str
+    model: str
+    fields: dict[str, str]
+    """The fields asked for, with their descriptions."""
+    schema: dict[str, Any]
+    instructions: str
+    """The system message: the same for every paper of a language (a prefix providers cache)."""
+    max_tokens: int
+    """The longest acceptable reply, in tokens: a bound on every request."""
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """The instructions, then the paper as JSON (data, not instructions)."""
+        paper = json.dumps({"title": self.paper.title, "abstract": self.paper.abstract}, ensure_ascii=False)
+        return [{"role": "system", "content": self.instructions}, {"role": "user", "content": paper}]
+
+    def body(self, shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0])) -> dict[str, Any]:
+        """The Chat Completions request body, in ``shape`` (response format, token limit's name)."""
+        return request_body(self.model, self.messages, self.schema, self.max_tokens, shape)
+
+
+def make_prompt(paper: Paper, language: str, model: str) -> Prompt:
+    """The request for ``paper``'s digest in ``language`` by ``model``."""
+    fields = _fields(paper, language)
+    schema = _schema(fields)
+    instructions = _instructions(language, schema)
+    return Prompt(paper, language, model, fields, schema, instructions, max_tokens(paper, fields, language))
+
+
+def read_reply(prompt: Prompt, completion: Any) -> tuple[Digest | None, str, str, bool]:
+    """Check a completion as every reply is checked (its shape, its JSON, `checks`).
+
+    Returns the digest it holds if accepted, else None; the reply's text; why it is not
+    accepted ("" if it is); and whether that judged the model's own text (a rejection,
+    held back) rather than a fault of the server. ``completion`` is the SDK's object or,
+    from a batch's output file, the same completion as a JSON mapping.
+    """
+    content, problem, judged = _reply_text(completion)
+    if problem:
+        return None, content, problem, judged
+    try:
+        return _to_digest(content, prompt), content, "", False
+    except ValueError as error:
+        return None, content, str(error), True
+
+
+def tokens_of(completion: Any) -> tuple[int, int]:
+    """A completion's prompt and completion tokens as reported (0 for none or nonsense)."""
+    usage = _field(completion, "usage")
+    return _count_of(_field(usage, "prompt_tokens")), _count_of(_field(usage, "completion_tokens"))
+
+
+def _field(value: Any, name: str) -> Any:
+    """``value.name`` of an SDK object, or ``value[name]`` of the same object read as JSON; None if absent."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
 
 
 def _reply_text(completion: Any) -> tuple[str, str, bool]:
@@ -176,19 +236,19 @@ def _reply_text(completion: Any) -> tuple[str, str, bool]:
     field may hold anything the server sent (`"content": 12345`, `"choices": null`):
     each is checked here, and a shape we cannot read is an invalid reply like any other.
     """
-    choices = getattr(completion, "choices", None)
+    choices = _field(completion, "choices")
     if not isinstance(choices, list) or not choices:
         return "", "the reply had no choices", False
-    message = getattr(choices[0], "message", None)
-    content = getattr(message, "content", None)
-    refusal = getattr(message, "refusal", None)
+    message = _field(choices[0], "message")
+    content = _field(message, "content")
+    refusal = _field(message, "refusal")
     if refusal:
         return "", f"the model refused: {refusal}", True
     if content is None:
         return "", "the reply had no content", False
     if not isinstance(content, str):
         return "", f"the reply's content was {type(content).__name__}, not text", False
-    if getattr(choices[0], "finish_reason", None) == "length":
+    if _field(choices[0], "finish_reason") == "length":
         return content, "the reply was cut off (finish_reason: length); keep it shorter", True
     return content, "", False
 
@@ -248,10 +308,9 @@ def _instructions(language: str, schema: dict[str, Any]) -> str:
     )
 
 
-def _to_digest(
-    content: str, fields: dict[str, str], paper: Paper, language: str, model: str, instructions: str
-) -> Digest:
+def _to_digest(content: str, prompt: Prompt) -> Digest:
     """Validate a reply, its form and then its text (`checks`); raise ValueError saying what is wrong."""
+    fields, paper, language = prompt.fields, prompt.paper, prompt.language
     try:
         data = json.loads(content)
     except ValueError as error:
@@ -268,8 +327,8 @@ def _to_digest(
         if len(value) > MAX_LENGTH[field]:
             raise ValueError(f"`{field}` is longer than {MAX_LENGTH[field]} characters")
         values[field] = " ".join(value.split())
-    problems = check_digest(paper.title, paper.abstract, values, language, instructions=instructions)
+    problems = check_digest(paper.title, paper.abstract, values, language, instructions=prompt.instructions)
     if problems:
         raise ValueError("; ".join(map(str, problems)))
     title, abstract = values.get("title", ""), values.get("abstract", "")
-    return Digest(language, model, values["summary"], title, abstract, checked=CHECKS_VERSION)
+    return Digest(language, prompt.model, values["summary"], title, abstract, checked=CHECKS_VERSION)

@@ -50,6 +50,12 @@ class ModelServer:
         self._lock = threading.Lock()
 
     @property
+    def shape(self) -> tuple[str, str]:
+        """The response format and the token limit's name this server takes, as learnt so far."""
+        with self._lock:
+            return (self.format, self.token_limit)
+
+    @property
     def name(self) -> str:
         """The server's address for messages (never the key)."""
         return str(self.client.base_url).rstrip("/")
@@ -59,14 +65,10 @@ class ModelServer:
         import openai
 
         while True:
-            with self._lock:
-                shape = (self.format, self.token_limit)
-            request = {"model": model, "messages": messages, shape[1]: max_tokens}
-            response_format = _response_format(shape[0], schema)
-            if response_format is not None:
-                request["response_format"] = response_format
+            shape = self.shape
+            request = request_body(model, messages, schema, max_tokens, shape)
             try:
-                return self.client.chat.completions.create(**request)  # type: ignore[call-overload]
+                return self.client.chat.completions.create(**request)
             except openai.APIStatusError as error:
                 if not self._learn(error, shape):
                     raise
@@ -88,6 +90,25 @@ class ModelServer:
                 log.info(f"{self.name} refused {shape[0]} ({error.status_code}); using {self.format}")
                 return True
         return False
+
+
+def request_body(
+    model: str,
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
+    max_tokens: int,
+    shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0]),
+) -> dict[str, Any]:
+    """A Chat Completions request body in ``shape`` (response format, token limit's name).
+
+    The one place a request is shaped: interactive requests and the lines of a batch
+    (`batch`) are the same bodies.
+    """
+    request: dict[str, Any] = {"model": model, "messages": messages, shape[1]: max_tokens}
+    response_format = _response_format(shape[0], schema)
+    if response_format is not None:
+        request["response_format"] = response_format
+    return request
 
 
 def _response_format(shape: str, schema: dict[str, Any]) -> dict[str, Any] | None:

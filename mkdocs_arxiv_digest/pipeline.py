@@ -11,6 +11,7 @@ errors, models, ids) and nothing else of the build (a test reads their imports).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from mkdocs.structure.files import Files
 
     from mkdocs_arxiv_digest.arxiv_source import ArxivSource
+    from mkdocs_arxiv_digest.batch_lines import Report as BatchReport
     from mkdocs_arxiv_digest.directive import Directive
     from mkdocs_arxiv_digest.fragments import Fragments
     from mkdocs_arxiv_digest.llm import Summarizer
@@ -199,6 +201,59 @@ class Pipeline:
         """Make metadata and digests of ``requests`` available; ``progress(done, total)`` per digest made."""
         self.resolver.resolve(self.build, requests, progress=progress)
 
+    def prefetch_batch(
+        self,
+        requests: Iterable[DigestRequest],
+        *,
+        poll: float,
+        wait: bool,
+        progress: Callable[[int, int, int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> BatchReport:
+        """Every missing digest of ``requests`` through the provider's Batch API (`batch`); what it came to.
+
+        Raises `BatchError` when the Batch API cannot be used, `MissingApiKeyError` without a key.
+        """
+        from mkdocs_arxiv_digest import batch, llm
+        from mkdocs_arxiv_digest.batch_lines import BatchError
+
+        if self.settings.offline:
+            raise BatchError("`offline` is on: no batch can be submitted")
+        settings = self.settings
+        client = llm.make_client(
+            base_url=settings.base_url,
+            timeout=max(settings.timeout, batch.FILE_TIMEOUT),
+            retries=settings.retries,
+            max_reply_bytes=batch.MAX_FILE_BYTES,
+        )
+        return batch.prefetch_batch(
+            self.resolver,
+            self.build,
+            requests,
+            client,
+            shape=self.resolver.request_shape(),
+            poll=poll,
+            wait=wait,
+            retry=lambda again: self.resolver.resolve(self.build, again),
+            progress=progress,
+            sleep=sleep,
+        )
+
+    def export_batch(self, requests: Iterable[DigestRequest], path: Path) -> tuple[list[Path], int]:
+        """Write the requests of every missing digest as Batch API JSONL; the files written, and how many were settled."""
+        from mkdocs_arxiv_digest import batch_lines
+
+        parts, settled = batch_lines.export_batch(
+            self.resolver, self.build, requests, path, shape=self.resolver.request_shape()
+        )
+        return [part.path for part in parts], settled
+
+    def ingest_batch(self, requests: Iterable[DigestRequest], paths: Iterable[Path]) -> BatchReport:
+        """Check and cache the replies of Batch API results files against the site's papers."""
+        from mkdocs_arxiv_digest import batch_lines
+
+        return batch_lines.ingest_batch(self.resolver, self.build, requests, paths)
+
     def row(self, request: DigestRequest) -> Row:
         """What is known of a paper now: metadata and digest, or less."""
         return self.resolver.row(request, self.build)
@@ -262,19 +317,28 @@ class Pipeline:
         shown = build.shown
         complete = {request for request, ok in shown.items() if ok}
         generated = len(complete & build.generated)
-        pinned = len({request for request in complete - build.generated if self._pinned(request)})
+        batched = len(complete & build.batched - build.generated)
+        pinned = len({request for request in complete - build.generated - build.batched if self._pinned(request)})
         usage = self.resolver.usage(build)
         tokens = ""
         if usage is not None:
             tokens = f"; {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
             if usage.rejected_tokens:
                 tokens += f", {usage.rejected_tokens} of them on rejected replies"
+        if build.batch_usage is not None:
+            batch = build.batch_usage
+            tokens += (
+                f"; batch: {_count(batch.requests, 'request')}, {batch.prompt_tokens} prompt + "
+                f"{batch.completion_tokens} completion tokens at batch pricing"
+            )
         snapshot = f"{pinned} from the snapshot, " if pinned else ""
         held_back = len(build.held_back & shown.keys())  # not asked: their replies were just rejected
         failed = f"{len(shown) - len(complete)} failed" + (f", {held_back} held back" if held_back else "")
         return (
-            f"{_count(len(shown), 'paper')}: {snapshot}{len(complete) - generated - pinned} cached, "
-            f"{generated} generated, {failed}; "
+            f"{_count(len(shown), 'paper')}: {snapshot}{len(complete) - generated - batched - pinned} cached, "
+            f"{generated} generated, "
+            + (f"{batched} by batch, " if build.batch_usage is not None else "")
+            + f"{failed}; "
             f"{_count(build.arxiv_requests, 'arXiv request')}{tokens}"
         )
 

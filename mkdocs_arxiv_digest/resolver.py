@@ -247,6 +247,13 @@ class Resolver:
             build.offline_failures[language] = Failure(reason, kind="offline")
         return build.offline_failures[language]
 
+    def request_shape(self) -> tuple[str, str]:
+        """The response format and token limit's name the model server takes, as learnt this run (a batch's
+        lines are shaped so); the strongest, `json_schema` and `max_tokens`, before any was learnt."""
+        if self._summarizer is not None:
+            return self._summarizer.server.shape
+        return ("json_schema", "max_tokens")
+
     def usage_counts(self) -> tuple[int, ...]:
         """The model client's counts so far (over every build), for `Build.usage_at_start`."""
         usage = self._summarizer.usage if self._summarizer is not None else None

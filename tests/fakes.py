@@ -66,7 +66,7 @@ class _Server:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                fake._serve(self, json.loads(self.rfile.read(length) or b"null"))
+                fake._serve(self, fake.read_body(self.headers.get("content-type", ""), self.rfile.read(length)))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.socket.listen(64)  # a round of 8+ model requests connects at once (the default is 5)
@@ -131,6 +131,10 @@ class _Server:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+
+    def read_body(self, content_type: str, raw: bytes) -> Any:
+        """A POST's body as the fake reads it: JSON."""
+        return json.loads(raw or b"null")
 
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         raise NotImplementedError
@@ -542,13 +546,29 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None
 
 
 class FakeLLM(_Server):
-    """An OpenAI-compatible Chat Completions endpoint (``/v1/chat/completions``)."""
+    """An OpenAI-compatible Chat Completions endpoint (``/v1/chat/completions``), with the Batch API.
+
+    ``/v1/files`` takes uploads (multipart, as the SDK sends them) and serves their content;
+    ``/v1/batches`` makes, retrieves and lists batches. A batch completes after
+    `batch_polls` retrieves, each of its lines answered as a chat completion is
+    (`batch_results`), a behaviour from `batch_script` per line; with `batch_expire_after`
+    it expires after answering that many lines (the rest in its error file as
+    ``batch_expired``), and `batch_fail` makes it fail validation, returning nothing.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.kind = "openai"
         """Which real server's refusals to imitate (`REFUSALS`): what it says to a request it cannot take."""
         self.answer: Callable[[dict[str, str], str], dict[str, Any]] = default_answer
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls = 0
+        """Retrieves a batch answers `in_progress` before it completes."""
+        self.batch_script: list[Behaviour] = []
+        """One behaviour per batch line answered, in order (as `script` is per request)."""
+        self.batch_expire_after: int | None = None
+        self.batch_fail = False
 
     @property
     def base_url(self) -> str:
@@ -556,9 +576,112 @@ class FakeLLM(_Server):
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return [r["body"] for r in self.history]
+        """The Chat Completions requests' bodies (not the Batch API's)."""
+        return [r["body"] for r in self.history if r["path"].endswith("/chat/completions")]
+
+    @property
+    def batch_creates(self) -> list[dict[str, Any]]:
+        """The bodies of every `batches.create`."""
+        return [r["body"] for r in self.history if r["path"] == "/v1/batches" and r["body"] is not None]
+
+    def batch_input(self, batch_id: str) -> list[dict[str, Any]]:
+        """The request lines of a batch's input file."""
+        data = self.files[self.batches[batch_id]["input_file_id"]].decode()
+        return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+    def read_body(self, content_type: str, raw: bytes) -> Any:
+        if not content_type.startswith("multipart/form-data"):
+            return super().read_body(content_type, raw)
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        message = BytesParser(policy=HTTP).parsebytes(f"content-type: {content_type}\r\n\r\n".encode() + raw)
+        form: dict[str, Any] = {}
+        for part in message.iter_parts():  # type: ignore[attr-defined]
+            form[part.get_param("name", header="content-disposition")] = part.get_payload(decode=True)
+        return form
+
+    def batch_results(self, requests: str, *, expire_after: int | None = None) -> tuple[str, str]:
+        """Output and error files (Batch API format) for a requests file: each line answered as a chat completion."""
+        output, errors = [], []
+        for number, line in enumerate(line for line in requests.splitlines() if line.strip()):
+            request = json.loads(line)
+            custom_id = request["custom_id"]
+            if expire_after is not None and number >= expire_after:
+                error = {"code": "batch_expired", "message": "This request could not be executed before the window."}
+                errors.append({"id": f"batch_req_{number}", "custom_id": custom_id, "response": None, "error": error})
+                continue
+            behaviour = self.batch_script.pop(0) if self.batch_script else None
+            status, _type, payload = self._chat(request["body"], behaviour)
+            response = {"status_code": status, "request_id": f"req_{number}", "body": json.loads(payload)}
+            result = {"id": f"batch_req_{number}", "custom_id": custom_id, "response": response, "error": None}
+            (output if status == 200 else errors).append(result)
+        return "".join(json.dumps(r) + "\n" for r in output), "".join(json.dumps(r) + "\n" for r in errors)
+
+    def _file(self, data: bytes, purpose: str, filename: str = "file.jsonl") -> dict[str, Any]:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return {
+            "id": file_id, "object": "file", "bytes": len(data), "created_at": 0,
+            "filename": filename, "purpose": purpose, "status": "processed",
+        }  # fmt: skip
+
+    def _batch_api(self, path: str, body: Any) -> tuple[int, str, str] | None:
+        """The Files and Batch endpoints; None for any other path."""
+        url = urlparse(path)
+        if url.path == "/v1/files" and isinstance(body, dict):
+            return 200, "application/json", json.dumps(self._file(body["file"], body["purpose"].decode()))
+        if (match := re.fullmatch(r"/v1/files/([^/]+)/content", url.path)) is not None:
+            return 200, "application/octet-stream", self.files[match.group(1)].decode()
+        if url.path == "/v1/batches" and body is not None:
+            batch_id = f"batch_{len(self.batches) + 1}"
+            lines = len([line for line in self.files[body["input_file_id"]].splitlines() if line.strip()])
+            self.batches[batch_id] = {
+                "id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+                "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
+                "status": "validating", "created_at": len(self.batches), "metadata": body.get("metadata"),
+                "output_file_id": None, "error_file_id": None,
+                "request_counts": {"total": lines, "completed": 0, "failed": 0}, "polls": 0,
+            }  # fmt: skip
+            return 200, "application/json", json.dumps(self.batches[batch_id])
+        if url.path == "/v1/batches":  # the newest first, as the API lists them
+            data = sorted(self.batches.values(), key=lambda batch: -batch["created_at"])
+            return 200, "application/json", json.dumps({"object": "list", "data": data, "has_more": False})
+        if (match := re.fullmatch(r"/v1/batches/([^/]+)", url.path)) is not None:
+            batch = self.batches[match.group(1)]
+            batch["polls"] += 1
+            if batch["status"] in ("validating", "in_progress"):
+                batch["status"] = "in_progress"
+                if batch["polls"] > self.batch_polls:
+                    self._finish(batch)
+            return 200, "application/json", json.dumps(batch)
+        return None
+
+    def _finish(self, batch: dict[str, Any]) -> None:
+        if self.batch_fail:
+            batch["status"] = "failed"
+            batch["errors"] = {"object": "list", "data": [{"code": "invalid_request", "message": "scripted failure"}]}
+            return
+        output, errors = self.batch_results(
+            self.files[batch["input_file_id"]].decode(), expire_after=self.batch_expire_after
+        )
+        batch["status"] = "completed" if self.batch_expire_after is None else "expired"
+        self.batch_expire_after = None  # one batch expires: what it did not return is resubmitted
+        if output:
+            batch["output_file_id"] = self._file(output.encode(), "batch_output")["id"]
+        if errors:
+            batch["error_file_id"] = self._file(errors.encode(), "batch_output")["id"]
+        counts = batch["request_counts"]
+        counts["completed"], counts["failed"] = len(output.splitlines()), len(errors.splitlines())
 
     def respond(self, path: str, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
+        if not path.endswith("/chat/completions"):
+            answered = self._batch_api(path, body)
+            if answered is not None:
+                return answered
+        return self._chat(body, behaviour)
+
+    def _chat(self, body: Any, behaviour: Behaviour) -> tuple[int, str, str]:
         if isinstance(behaviour, int):
             return (
                 behaviour,

@@ -141,7 +141,11 @@ def test_each_workflow_says_which_pages_source_it_needs() -> None:
 
 def test_pages_workflows_cache_the_directory_the_plugin_writes() -> None:
     snapshot = yaml.load((SITE / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    [options] = [plugin["arxiv-digest"] for plugin in snapshot["plugins"] if isinstance(plugin, dict) and "arxiv-digest" in plugin]
+    [options] = [
+        plugin["arxiv-digest"]
+        for plugin in snapshot["plugins"]
+        if isinstance(plugin, dict) and "arxiv-digest" in plugin
+    ]
     configuration = f"hashFiles('mkdocs.yml', '{options['snapshot']}')"
     for name in ("publish.yml", "gh-deploy.yml"):
         cache = cache_step(name)
