@@ -57,8 +57,10 @@ def test_readme_defaults_match_the_config() -> None:
 WORKFLOWS = ROOT / "example_site/.github/workflows"
 SITE = ROOT / "example_site"  # the example workflows' repository root: where mkdocs.yml is
 PAGES_WORKFLOWS = ["publish.yml", "publish-offline.yml", "gh-deploy.yml"]
-# What a workflow names that its own run makes: the site, the sdist and wheel.
-MADE_BY_THE_RUN = {"site", "dist/", "dist/*"}
+REFRESH_WORKFLOW = "refresh-queries.yml"
+"""Runs the query blocks on a schedule and commits the pins (issue 22)."""
+# What a workflow names that its own run makes: the site, the sdist and wheel, the refresh report.
+MADE_BY_THE_RUN = {"site", "dist/", "dist/*", "refresh.txt"}
 
 
 def workflow(path: Path) -> dict[str, object]:
@@ -106,7 +108,7 @@ def named_paths(data: dict[str, object]) -> set[str]:
 
 def test_every_workflow_parses_and_names_only_paths_that_exist() -> None:
     files = [*WORKFLOWS.glob("*.yml"), *(ROOT / ".github/workflows").glob("*.yml")]
-    assert {path.name for path in WORKFLOWS.glob("*.yml")} == set(PAGES_WORKFLOWS)
+    assert {path.name for path in WORKFLOWS.glob("*.yml")} == {*PAGES_WORKFLOWS, REFRESH_WORKFLOW}
     for path in files:
         data = workflow(path)
         assert data.get("name") and data.get(True) and data.get("jobs"), path  # YAML 1.1 reads `on:` as True
@@ -116,7 +118,7 @@ def test_every_workflow_parses_and_names_only_paths_that_exist() -> None:
 
 
 def test_no_workflow_needs_an_edit_before_it_runs() -> None:
-    for name in PAGES_WORKFLOWS:
+    for name in [*PAGES_WORKFLOWS, REFRESH_WORKFLOW]:
         text = (WORKFLOWS / name).read_text(encoding="utf-8")
         assert "OWNER/REPO" not in text, name
         install = next(str(step["run"]) for step in steps(name) if "pip install" in str(step.get("run", "")))
