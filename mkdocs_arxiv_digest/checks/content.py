@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 
 from mkdocs_arxiv_digest import languages
@@ -202,9 +204,9 @@ def summary_problems(
 
 def repetition_problem(field: str, text: str, original: str = "") -> Problem | None:
     """Whether ``text`` repeats itself (more than ``original``, the text it translates, does)."""
-    share, phrase, times = _repetition(text)
-    if share - (_repetition(original)[0] if original else 0.0) <= MAX_REPEATED_SHARE:
+    if _repeated_share(text) - (_repeated_share(original) if original else 0.0) <= MAX_REPEATED_SHARE:
         return None
+    phrase, times = _repeated_phrase(text)
     what = {"abstract": "translate each sentence of the abstract once", "title": "translate the title once"}
     fix = what.get(field, "say it once")
     return Problem(field, f"{field} repeats itself (“{phrase}” {times} times); {fix}")
@@ -287,15 +289,18 @@ def _copied(summary: str, abstracts: list[str]) -> str | None:
 
 def _longest_common_run(words: list[str], other: list[str]) -> tuple[int, int]:
     """The span of ``words`` that is the longest run of consecutive units also consecutive in ``other``."""
+    # The classic table, kept only where a unit of ``words`` occurs in ``other`` (a batch
+    # ingest checks thousands of summaries against abstracts of hundreds of units).
+    where: dict[str, list[int]] = {}
+    for j, unit in enumerate(other, 1):
+        where.setdefault(unit, []).append(j)
     best = (0, 0)
-    previous = [0] * (len(other) + 1)
+    previous: dict[int, int] = {}
     for i, word in enumerate(words, 1):
-        current = [0] * (len(other) + 1)
-        for j, unit in enumerate(other, 1):
-            if word == unit:
-                current[j] = previous[j - 1] + 1
-                if current[j] > best[1] - best[0]:
-                    best = (i - current[j], i)
+        current = {j: previous.get(j - 1, 0) + 1 for j in where.get(word, ())}
+        for length in current.values():
+            if length > best[1] - best[0]:
+                best = (i - length, i)
         previous = current
     return best
 
@@ -317,14 +322,11 @@ def _terms(text: str) -> set[str]:
     return terms
 
 
-def _repetition(text: str) -> tuple[float, str, int]:
-    """The share of ``text``'s characters in runs said before in it, its most repeated run, and how often."""
+def _grams(text: str) -> tuple[list[re.Match[str]], list[str], list[tuple[int, int, tuple[str, ...]]]]:
+    """``text``'s tokens (NFKC, casefolded) and its runs of `REPEAT_GRAM` words: (start, end, run)."""
     # NFKC and casefold keep the length of the texts a reply holds (CJK, Latin, digits).
     matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).casefold()))
     tokens = [match.group() for match in matches]
-    covered = [False] * len(tokens)
-    first: dict[tuple[str, ...], int] = {}
-    counts: dict[tuple[str, ...], int] = {}
     grams: list[tuple[int, int, tuple[str, ...]]] = []
     for i in range(len(tokens)):
         j, words = i, 0.0
@@ -333,26 +335,42 @@ def _repetition(text: str) -> tuple[float, str, int]:
             j += 1
         if words < REPEAT_GRAM:
             break
-        gram = tuple(tokens[i:j])
-        counts[gram] = counts.get(gram, 0) + 1
-        if gram not in first:
-            first[gram] = i
-        grams.append((i, j, gram))
-    for i, j, gram in grams:
-        if counts[gram] >= MIN_REPEATS and first[gram] < i:  # said before, and again: a loop
-            covered[i:j] = [True] * (j - i)
+        grams.append((i, j, tuple(tokens[i:j])))
+    return matches, tokens, grams
+
+
+@functools.lru_cache(maxsize=256)  # an original abstract is judged against each of its replies
+def _repeated_share(text: str) -> float:
+    """The share of ``text``'s characters in runs said `MIN_REPEATS` times or more, past their first time."""
+    _matches, tokens, grams = _grams(text)
     letters = sum(map(len, tokens))
-    if not letters or not counts:
-        return 0.0, "", 0
-    share = sum(len(token) for token, repeated in zip(tokens, covered, strict=True) if repeated) / letters
+    if not letters or not grams:
+        return 0.0
+    counts = Counter(gram for _i, _j, gram in grams)
+    seen: set[tuple[str, ...]] = set()
+    covered = [False] * len(tokens)
+    for i, j, gram in grams:
+        if gram in seen and counts[gram] >= MIN_REPEATS:  # said before, and again: a loop
+            covered[i:j] = [True] * (j - i)
+        seen.add(gram)
+    return sum(len(token) for token, repeated in zip(tokens, covered, strict=True) if repeated) / letters
+
+
+def _repeated_phrase(text: str) -> tuple[str, int]:
+    """``text``'s most repeated run, as written, and how often: for the message fed back (rare)."""
+    matches, _tokens, grams = _grams(text)
+    counts = Counter(gram for _i, _j, gram in grams)
+    first: dict[tuple[str, ...], int] = {}
+    for i, _j, gram in grams:
+        first.setdefault(gram, i)
     gram, times = max(counts.items(), key=lambda item: (item[1], -first[item[0]]))
     # The phrase that repeats: from the run's first occurrence to its second.
-    starts = [i for i in range(len(tokens) - len(gram) + 1) if tuple(tokens[i : i + len(gram)]) == gram]
+    starts = [i for i, _j, other in grams if other == gram]
     end = matches[starts[1]].start() if len(starts) > 1 else matches[starts[0] + len(gram) - 1].end()
     normal = unicodedata.normalize("NFKC", text)
     written = text if len(normal) == len(text) else normal  # show it as written when NFKC kept the offsets
     phrase = written[matches[starts[0]].start() : end].strip()
-    return share, _shown(phrase), max(times, written.count(phrase))
+    return _shown(phrase), max(times, written.count(phrase))
 
 
 def _shown(text: str, most: int = 60) -> str:

@@ -103,7 +103,8 @@ def abstract_fidelity_problem(original: str, translated: str) -> Problem | None:
     lost += [name for name in names if _name_key(name) not in kept_names]
     known = _values(original, words=True)
     added = [text for text, values in _required_figures(translated) if not values & known]
-    added += [name for name in _names(translated) if _name_key(name) not in _name_keys(original)]
+    original_keys = _name_keys(original)  # once, not once per name of the translation
+    added += [name for name in _names(translated) if _name_key(name) not in original_keys]
     wrong = len(lost) + len(added)
     if wrong < MIN_WRONG or wrong <= MAX_WRONG_SHARE * (len(figures) + len(names) + len(added)):
         return None
