@@ -160,6 +160,19 @@ def _key_headers() -> dict[str, str]:
 # -- requests -----------------------------------------------------------------------------
 
 
+_EMPTY = "arXiv answered with no entries"
+
+
+class _GaveUp(Exception):
+    """A request given up: asking again cannot help, or every try is spent."""
+
+    def __init__(self, message: str, *, malformed: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.malformed = malformed
+        """arXiv answered HTTP 400: the IDs or the query are malformed (``message``: arXiv's reason)."""
+
+
 class _WaitTooLong(Exception):
     """arXiv asked for no requests for longer than the build may wait."""
 
@@ -235,53 +248,18 @@ class ArxivSource:
 
     def _search_page(self, search: arxiv.Search, offset: int, result: SearchResult) -> list[Paper] | None:
         """One page of a search from ``offset``: its papers, or None (``result`` says why)."""
-        host = urlparse(self.client.query_url_format).netloc
-        for attempt in range(self.retries + 1):
-            asked: float | None = None
-            try:
-                results = list(self.client.results(search, offset=offset))
-            except _WaitTooLong as error:
-                result.error = str(error)
-                return None
-            except arxiv.HTTPError as error:
-                if error.status == 400:  # a malformed query: asking again cannot help
-                    result.rejected = self._session.rejection or "no reason given"
-                    return None
-                failure = f"{host} answered HTTP {error.status}"
-                asked = self._retry_after()
-                if error.status == 429:
-                    self._widen()
-            except RefusedReplyError as error:
-                if not error.retry:
-                    result.error = f"arXiv: {error}"
-                    return None
-                failure = str(error)
-            except requests.RequestException as error:
-                failure = f"no answer from {host} ({type(error).__name__})"
-            except arxiv.ArxivError as error:
-                failure = f"{host}: {type(error).__name__}"
-            except ValueError as error:
-                result.error = f"arXiv's reply could not be read ({error})"
-                return None
+        try:
+            results, scan = self._ask(search, offset)
+        except _GaveUp as gave_up:
+            if gave_up.malformed:
+                result.rejected = gave_up.message or "no reason given"
             else:
-                scan = self._session.scan
-                assert scan is not None
-                papers = [paper for item in results if (paper := _to_paper(item, scan)) is not None]
-                for item in results:
-                    if item.entry_id in scan.odd_dates:
-                        result.problems.append(f"{item.get_short_id()}: arXiv's entry has no usable <published> date")
-                if papers or offset > 0:
-                    return papers
-                # Since 2026 arXiv sometimes answers with an empty feed: ask again before
-                # pinning "no papers" (a query may match none: then the retries say so).
-                failure = "arXiv answered with no entries"
-                if attempt == self.retries:
-                    return []
-            if attempt < self.retries:
-                self._backoff = max(max(self._session.delay, MIN_BACKOFF) * 2**attempt, asked or 0.0)
-                log.info(f"arXiv: {failure}; asking again in {self._backoff:.0f} s ({attempt + 1}/{self.retries})")
-        result.error = f"arXiv unavailable: {failure}, {self.retries + 1} tries"
-        return None
+                result.error = gave_up.message
+            return None
+        for item in results:
+            if item.entry_id in scan.odd_dates:
+                result.problems.append(f"{item.get_short_id()}: arXiv's entry has no usable <published> date")
+        return [paper for item in results if (paper := _to_paper(item, scan)) is not None]
 
     def _wait_turn(self) -> None:
         """Before each request: its turn among every process's requests, at least the backoff from now."""
@@ -294,48 +272,59 @@ class ArxivSource:
             )
 
     def _fetch_batch(self, ids: list[ArxivId]) -> Batch:
-        host = urlparse(self.client.query_url_format).netloc  # named in messages: a wrong URL is a common cause
         search = arxiv.Search(id_list=[str(i) for i in ids], max_results=len(ids))
-        empty: FeedScan | None = None
+        try:
+            results, scan = self._ask(search)
+        except _GaveUp as gave_up:
+            message = f"arXiv rejected the request (HTTP 400): {_ids(ids)}" if gave_up.malformed else gave_up.message
+            return Batch(ids, error=ArxivUnavailableError(message))
+        return _match(ids, results, scan)
+
+    def _ask(self, search: arxiv.Search, offset: int = 0) -> tuple[list[arxiv.Result], FeedScan]:
+        """One request (an ID batch, or a page of a search), under the rules every arXiv request shares.
+
+        Throttling (429, 503, `Retry-After`), 5xx, timeouts and cut replies are asked again
+        within `retries`, with backoff; since 2026 arXiv sometimes answers with an empty feed,
+        so a first page with no entries is asked again too, and returned empty only after the
+        last try. Raises `_GaveUp` when asking again cannot help, or the tries are spent.
+        """
+        host = urlparse(self.client.query_url_format).netloc  # named in messages: a wrong URL is a common cause
+        empty: tuple[list[arxiv.Result], FeedScan] | None = None
         for attempt in range(self.retries + 1):
             asked: float | None = None
             try:
-                results = list(self.client.results(search))
+                results = list(self.client.results(search, offset=offset))
             except _WaitTooLong as error:
-                return Batch(ids, error=ArxivUnavailableError(str(error)))
+                raise _GaveUp(str(error)) from error
             except arxiv.HTTPError as error:
-                if error.status == 400:  # a malformed ID: asking again cannot help
-                    return Batch(
-                        ids, error=ArxivUnavailableError(f"arXiv rejected the request (HTTP 400): {_ids(ids)}")
-                    )
+                if error.status == 400:  # a malformed ID or query: asking again cannot help
+                    raise _GaveUp(self._session.rejection or "", malformed=True) from error
                 failure = f"{host} answered HTTP {error.status}"
                 asked = self._retry_after()
                 if error.status == 429:
                     self._widen()
             except RefusedReplyError as error:
                 if not error.retry:
-                    return Batch(ids, error=ArxivUnavailableError(f"arXiv: {error}"))
+                    raise _GaveUp(f"arXiv: {error}") from error
                 failure = str(error)
             except requests.RequestException as error:
                 failure = f"no answer from {host} ({type(error).__name__})"  # it never answered
             except arxiv.ArxivError as error:
                 failure = f"{host}: {type(error).__name__}"
             except ValueError as error:  # the package's parser on a field `scan_feed` did not foresee
-                return Batch(ids, error=ArxivUnavailableError(f"arXiv's reply could not be read ({error})"))
+                raise _GaveUp(f"arXiv's reply could not be read ({error})") from error
             else:
                 scan = self._session.scan
                 assert scan is not None  # a reply was parsed, so it was scanned
-                if scan.entries:
-                    return _match(ids, results, scan)
-                # Since 2026 arXiv sometimes answers valid IDs with an empty feed: ask again
-                # before saying that none of them exists.
-                empty, failure = scan, "arXiv answered with no entries"
+                if scan.entries or offset > 0:
+                    return results, scan
+                empty, failure = (results, scan), _EMPTY
             if attempt < self.retries:
                 self._backoff = max(max(self._session.delay, MIN_BACKOFF) * 2**attempt, asked or 0.0)
                 log.info(f"arXiv: {failure}; asking again in {self._backoff:.0f} s ({attempt + 1}/{self.retries})")
-        if empty is not None and failure == "arXiv answered with no entries":
-            return _match(ids, [], empty)
-        return Batch(ids, error=ArxivUnavailableError(f"arXiv unavailable: {failure}, {self.retries + 1} tries"))
+        if empty is not None and failure == _EMPTY:
+            return empty
+        raise _GaveUp(f"arXiv unavailable: {failure}, {self.retries + 1} tries")
 
     def _retry_after(self) -> float | None:
         """The wait the last reply asked for, shared with every process; None if it asked for none."""
