@@ -77,6 +77,7 @@ from mkdocs.structure.pages import Page  # noqa: E402
 from mkdocs.utils.yaml import yaml_load  # noqa: E402
 
 from mkdocs_arxiv_digest.fragments import MathFormat  # noqa: E402
+from mkdocs_arxiv_digest.stylesheet import SITE_PATH, stylesheet  # noqa: E402
 from tests.fakes import FakeArxiv, FakeLLM  # noqa: E402
 
 LANGUAGE = "zh"
@@ -309,6 +310,11 @@ def write_floor(config_file: Path, capture: PageCapture) -> Path:
     extensions = list(config.get("markdown_extensions", []))
     named = {_name(entry) for entry in extensions}
     config["markdown_extensions"] = extensions + [name for name in capture.extensions if name not in named]
+    # What the plugin adds to every page besides its text: the digest tables' mark and its stylesheet.
+    config["markdown_extensions"].append("mkdocs_arxiv_digest.stylesheet")
+    config["extra_css"] = [*config.get("extra_css", []), SITE_PATH]
+    (floor / "docs" / SITE_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (floor / "docs" / SITE_PATH).write_text(stylesheet(), encoding="utf-8")
     config["docs_dir"] = "docs"
     path = floor / "mkdocs.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -31,6 +31,8 @@ _ID = re.compile(
 
 def unique_footnote_ids(page_html: str) -> str:
     """``page_html`` with each repeated id of a digest's footnotes numbered from its second occurrence."""
+    if ' id="fn' not in page_html:
+        return page_html  # most pages of a site: no footnote at all
     seen: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:

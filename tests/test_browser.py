@@ -296,21 +296,27 @@ OUT_OF_PLACE = """() => [...document.querySelectorAll('mjx-container')].flatMap(
 })"""
 
 
-@needs_chromium
-def test_hostile_layout_stays_in_its_place(site: Site, arxiv_api: FakeArxiv, any_mathjax: Path) -> None:
-    """No span draws over the page or widens it, with MathJax 3 and 4 and no `ui/safe`."""
-    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", " and ".join(LAYOUT_HOSTILE + ORDINARY) + ".")
+def mathjax_site(site: Site, arxiv_api: FakeArxiv, mathjax: Path, abstract: str, config: str) -> Path:
+    """A built site whose one paper has ``abstract``, MathJax from ``mathjax`` set up by ``config``: its folder."""
+    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", abstract)
     site.config |= {
         "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
         "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
     }
     site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
-    site.page("javascripts/mathjax.js", MATHJAX_CONFIG)
+    site.page("javascripts/mathjax.js", config)
     build = site.build("--strict")
     assert build.returncode == 0, build.log
-    (build.site / "mathjax").symlink_to(any_mathjax, target_is_directory=True)
+    (build.site / "mathjax").symlink_to(mathjax, target_is_directory=True)
+    return build.site
+
+
+@needs_chromium
+def test_hostile_layout_stays_in_its_place(site: Site, arxiv_api: FakeArxiv, any_mathjax: Path) -> None:
+    """No span draws over the page or widens it, with MathJax 3 and 4 and no `ui/safe`."""
+    built = mathjax_site(site, arxiv_api, any_mathjax, " and ".join(LAYOUT_HOSTILE + ORDINARY) + ".", MATHJAX_CONFIG)
     dialogs: list[str] = []
-    with serve(build.site) as url, typeset_page(url, dialogs) as page:
+    with serve(built) as url, typeset_page(url, dialogs) as page:
         typeset = page.locator(".arithmatex mjx-container").count()
         out_of_place = page.evaluate(OUT_OF_PLACE)
         covering = page.evaluate(COVERING)
@@ -344,18 +350,9 @@ PAGE_WIDE = [
 def test_text_outside_math_is_not_typeset_by_a_page_wide_mathjax(
     site: Site, arxiv_api: FakeArxiv, any_mathjax: Path
 ) -> None:
-    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", " and ".join(PAGE_WIDE + ORDINARY) + ".")
-    site.config |= {
-        "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
-        "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
-    }
-    site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
-    site.page("javascripts/mathjax.js", DEFAULT_MATHJAX_CONFIG)
-    build = site.build("--strict")
-    assert build.returncode == 0, build.log
-    (build.site / "mathjax").symlink_to(any_mathjax, target_is_directory=True)
+    built = mathjax_site(site, arxiv_api, any_mathjax, " and ".join(PAGE_WIDE + ORDINARY) + ".", DEFAULT_MATHJAX_CONFIG)
     dialogs: list[str] = []
-    with serve(build.site) as url, typeset_page(url, dialogs) as page:
+    with serve(built) as url, typeset_page(url, dialogs) as page:
         typeset = page.locator("mjx-container").count()
         in_spans = page.locator(".arithmatex mjx-container").count()
         links = page.eval_on_selector_all("mjx-container a, mjx-container [href]", "l => l.map(a => a.outerHTML)")
