@@ -133,18 +133,8 @@ def typeset_page(url: str, dialogs: list[str]) -> Iterator[Any]:
 @pytest.fixture
 def hostile_site(site: Site, arxiv_api: FakeArxiv, mathjax: Path) -> Iterator[str]:
     """A site with MathJax as the README configures it, whose one paper carries hostile TeX; its URL."""
-    abstract = " and ".join(HOSTILE + ORDINARY) + "."
-    arxiv_api.add("2403.16584", f"Sorting in {TITLE_MATH} time", abstract)
-    site.config |= {
-        "markdown_extensions": ["footnotes", "tables", {"pymdownx.arithmatex": {"generic": True}}],
-        "extra_javascript": ["javascripts/mathjax.js", "mathjax/tex-mml-chtml.js"],
-    }
-    site.page("index.md", "# Reading list\n\n" + block("2403.16584"))
-    site.page("javascripts/mathjax.js", MATHJAX_CONFIG)
-    build = site.build("--strict")
-    assert build.returncode == 0, build.log
-    (build.site / "mathjax").symlink_to(mathjax, target_is_directory=True)
-    with serve(build.site) as url:
+    built = mathjax_site(site, arxiv_api, mathjax, " and ".join(HOSTILE + ORDINARY) + ".", MATHJAX_CONFIG)
+    with serve(built) as url:
         yield url
 
 

@@ -101,7 +101,7 @@ def test_arithmatex_with_round_delimiters_only(site: Site, arxiv_api: FakeArxiv)
     assert r"\(\frac{a}{b}\)" in spans
 
 
-def test_the_example_site_declares_the_extension_it_tests(tmp_path: Path) -> None:
+def test_the_test_extras_install_the_template_plugin_these_tests_run() -> None:
     # mkdocs-macros-plugin is what the tests above run: it must be in the test extras.
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert "mkdocs-macros-plugin" in pyproject
