@@ -10,6 +10,7 @@ rendered complete so a warm build can serve it whole. Incomplete papers are repo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
 from mkdocs_arxiv_digest.build import Build
@@ -76,12 +77,15 @@ class PageRenderer:
                 self.pin(build, build.parsed[markdown])
         return build.parsed[markdown]
 
-    def requests(self, directive: Directive) -> list[DigestRequest]:
-        return requests_of(directive, self.settings)
+    def requests(self, directive: Directive, settings: Settings | None = None) -> list[DigestRequest]:
+        return requests_of(directive, self.settings if settings is None else settings)
 
-    def requests_in(self, build: Build, markdown: str) -> list[DigestRequest]:
-        """Every paper a page's Markdown asks for."""
-        return [request for directive in self.directives(build, markdown) for request in self.requests(directive)]
+    def requests_in(self, build: Build, markdown: str, language: str | None = None) -> list[DigestRequest]:
+        """Every paper a page's Markdown asks for (shown in ``language``, default the site's; a block's own wins)."""
+        settings = None if language is None else dataclasses.replace(self.settings, language=language)
+        return [
+            request for directive in self.directives(build, markdown) for request in self.requests(directive, settings)
+        ]
 
     def render_page(self, build: Build, markdown: str, page: str | None, fragments: Fragments) -> str:
         """The page with every directive replaced by its digest; untrusted text as tokens of ``fragments``."""

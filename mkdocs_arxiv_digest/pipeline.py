@@ -10,7 +10,6 @@ errors, models, ids) and nothing else of the build (a test reads their imports).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -170,14 +169,7 @@ class Pipeline:
 
     def requests_in(self, markdown: str, language: str) -> list[DigestRequest]:
         """Every paper a page's Markdown asks for when it is shown in ``language`` (a block's own `language:` wins)."""
-        from mkdocs_arxiv_digest.directive import requests_of
-
-        settings = dataclasses.replace(self.settings, language=language)
-        return [
-            request
-            for block in self.renderer.directives(self.build, markdown)
-            for request in requests_of(block, settings)
-        ]
+        return self.renderer.requests_in(self.build, markdown, language)
 
     def prefetch(self, pages: Iterable[ScannedPage]) -> None:
         """Resolve, site-wide and at once, every paper the pages ask for.

@@ -252,3 +252,13 @@ def output_log() -> Iterator[io.StringIO]:
     text = io.StringIO()
     with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
         yield text
+
+
+def accepted_chinese_reply(paper: dict[str, str], language: str) -> dict[str, str]:
+    """A fake model's reply the checks accept for 2403.16584 in Chinese (translated title, a summary
+    about the paper, the abstract translated): set as `FakeLLM.answer`."""
+    return {
+        "title": "大型语言模型（或人类）能否提炼文本？",
+        "summary": "本文研究大型语言模型（LLMs）能否像人类一样提炼文本（Distill Text）。",
+        "abstract": "我们研究了大型语言模型（LLMs）提炼文本的潜力，即去除不需要的禁用变量的文本痕迹。",
+    }

@@ -97,3 +97,8 @@ def read_digest(html: str) -> Digest:
             for li in div.iter("li"):
                 footnotes[li.attrs.get("id") or ""] = [p.text for p in li.iter("p")]
     return Digest(rows, footnotes, page)
+
+
+def digest_tables(page: Element) -> list[Element]:
+    """The page's digest tables (their rows open with footnote references), not a theme's own tables."""
+    return [t for t in page.iter("table") if any(a.attrs.get("class") == "footnote-ref" for a in t.iter("a"))]

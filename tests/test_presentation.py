@@ -5,23 +5,14 @@ from __future__ import annotations
 import yaml
 
 from tests.fakes import FakeArxiv, FakeLLM
-from tests.helpers import Site, block
-from tests.html import Element
+from tests.helpers import Site, accepted_chinese_reply, block
+from tests.html import Element, digest_tables
 
 MODEL = "gpt-4.1-mini"
 
 
-def chinese(paper: dict[str, str], language: str) -> dict[str, str]:
-    """A reply the checks accept: a translated title, a summary about the paper, the abstract translated."""
-    return {
-        "title": "大型语言模型（或人类）能否提炼文本？",
-        "summary": "本文研究大型语言模型（LLMs）能否像人类一样提炼文本（Distill Text）。",
-        "abstract": "我们研究了大型语言模型（LLMs）提炼文本的潜力，即去除不需要的禁用变量的文本痕迹。",
-    }
-
-
 def headings(page: Element) -> list[str]:
-    (table,) = [t for t in page.iter("table") if any(a.attrs.get("class") == "footnote-ref" for a in t.iter("a"))]
+    (table,) = digest_tables(page)
     return [th.text for th in table.iter("th")]
 
 
@@ -32,7 +23,7 @@ def test_defaults_keep_the_seed_headings_and_say_nothing_of_the_model(
     site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
 ) -> None:
     arxiv_api.add("2403.16584", "Can Large Language Models (or Humans) Distill Text?", ABSTRACT)
-    llm_api.answer = chinese
+    llm_api.answer = accepted_chinese_reply
     site.options["language"] = "zh"
     site.page("index.md", block("2403.16584"))
 
@@ -46,7 +37,7 @@ def test_defaults_keep_the_seed_headings_and_say_nothing_of_the_model(
 
 def test_localized_headings_and_the_model_disclosed(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
     arxiv_api.add("2403.16584", "Can Large Language Models (or Humans) Distill Text?", ABSTRACT)
-    llm_api.answer = chinese
+    llm_api.answer = accepted_chinese_reply
     arxiv_api.add("2403.11894", "From explainable to interpretable deep learning")
     site.options |= {"language": "zh", "localized_headings": True, "disclose_model": True, "model": MODEL}
     # A person corrected one entry and says so in the snapshot.

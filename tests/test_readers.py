@@ -35,21 +35,12 @@ from mkdocs_arxiv_digest.stylesheet import MARK, SITE_PATH
 from mkdocs_arxiv_digest.unique_ids import unique_footnote_ids
 from tests.browser import browser_page, needs_chromium, serve
 from tests.fakes import FakeArxiv, FakeLLM
-from tests.helpers import Site, block
+from tests.helpers import Site, accepted_chinese_reply, block
 from tests.html import Element, parse
 
 TITLE_EN = "Can Large Language Models (or Humans) Distill Text?"
 ABSTRACT_EN = "We investigate the potential of large language models (LLMs) to distill text."
 URL = "https://arxiv.org/abs/2403.16584"
-
-
-def chinese(paper: dict[str, str], language: str) -> dict[str, str]:
-    """A reply the checks accept (the one tests/test_presentation.py uses)."""
-    return {
-        "title": "大型语言模型（或人类）能否提炼文本？",
-        "summary": "本文研究大型语言模型（LLMs）能否像人类一样提炼文本（Distill Text）。",
-        "abstract": "我们研究了大型语言模型（LLMs）提炼文本的潜力，即去除不需要的禁用变量的文本痕迹。",
-    }
 
 
 def translated_layout() -> DigestLayout:
@@ -111,7 +102,7 @@ def footnote_parts(footnote: Element) -> list[tuple[str, str]]:
 
 def test_a_reader_sees_the_parts_set_apart_on_a_site(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
     arxiv_api.add("2403.16584", TITLE_EN, ABSTRACT_EN)
-    llm_api.answer = chinese
+    llm_api.answer = accepted_chinese_reply
     site.options["language"] = "zh"
     site.page("index.md", block("2403.16584"))
 
@@ -119,7 +110,7 @@ def test_a_reader_sees_the_parts_set_apart_on_a_site(site: Site, arxiv_api: Fake
 
     assert build.returncode == 0, build.log
     (footnote,) = [li for li in build.digest().page.iter("li") if li.attrs.get("id") == "fn:2403.16584"]
-    reply = chinese({}, "zh")
+    reply = accepted_chinese_reply({}, "zh")
     assert footnote_parts(footnote) == [
         ("strong", reply["title"]),
         ("em", TITLE_EN),
@@ -195,7 +186,7 @@ def phone_site(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM, theme: str) -
         "InceptionXML: A Lightweight Framework with Synchronized Negative Sampling for Short Text Extreme Classification",
         ABSTRACT_EN,
     )
-    llm_api.answer = chinese
+    llm_api.answer = accepted_chinese_reply
     site.config["theme"] = {"name": theme}
     site.options["language"] = "zh"
     site.page("index.md", "# Papers\n\n" + block("2403.16584", "2109.07319"))

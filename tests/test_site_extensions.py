@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes import FakeArxiv
 from tests.helpers import API_KEY, Site, block
-from tests.html import parse
+from tests.html import digest_tables, parse
 from tests.test_render import PYMDOWNX
 
 # Issue 16, finding 1: rendered by mkdocs-macros as unsandboxed Jinja2, this ran a command
@@ -53,8 +53,7 @@ def test_template_plugins_never_run_text_from_arxiv(site: Site, arxiv_api: FakeA
 def inert_attributes(html: str) -> list[tuple[str, str]]:
     """Attributes in the digest (its tables and footnotes) no digest element has: handlers, styles, focus tricks."""
     page = parse(html)
-    tables = [t for t in page.iter("table") if any(a.attrs.get("class") == "footnote-ref" for a in t.iter("a"))]
-    digest = tables + [div for div in page.iter("div") if div.attrs.get("class") == "footnote"]
+    digest = digest_tables(page) + [div for div in page.iter("div") if div.attrs.get("class") == "footnote"]
     assert digest
     return [
         (element.tag, name)
