@@ -15,6 +15,7 @@ import contextlib
 import io
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import FileLock
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
@@ -39,6 +41,26 @@ def clean_env(**variables: str) -> dict[str, str]:
     """This process's environment without anything of ours (keys, URLs, offline), plus ``variables``."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ARXIV_DIGEST_"))}
     return inherited | variables
+
+
+def made_once(tmp_path_factory: Any, name: str, make: Callable[[Path], None]) -> Path:
+    """The directory ``name``, filled by ``make`` once per test run and shared by every xdist worker.
+
+    What is slow to make and only read afterwards (a built package, a built site): the
+    first worker to need it makes it under a lock, the others wait and take it. Half a
+    directory left by a failed ``make`` is not taken: it is marked complete only at the end.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker has its own basetemp under the run's
+        root = root.parent
+    directory, complete = root / name, root / f"{name}.complete"
+    with FileLock(root / f"{name}.lock"):
+        if not complete.is_file():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            make(directory)
+            complete.touch()
+    return directory
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from mkdocs_arxiv_digest.tex import COMMANDS, ENVIRONMENTS, SYMBOLS, safe_tex
 from tests.browser import browser_page, needs_chromium, serve
@@ -63,11 +64,15 @@ def fetch_mathjax(major: str, request: pytest.FixtureRequest, tmp_path_factory: 
     store = getattr(request.config, "cache", None)  # none under `-p no:cacheprovider`: fetch for this run
     cache = Path(store.mkdir(f"mathjax-{major}")) if store is not None else tmp_path_factory.mktemp(f"mathjax-{major}")
     directory = cache / ("mathjax/es5" if major == "3" else "mathjax")
-    if (directory / "tex-mml-chtml.js").is_file():
-        return directory
-    npm_unpack(f"mathjax@{major}", cache / "mathjax")
-    if major == "4":
-        npm_unpack("@mathjax/mathjax-newcm-font@4", directory / "fonts/mathjax-newcm-font")
+    complete = cache / "complete"  # written last: another worker's fetch half done is not taken
+    with FileLock(cache / "fetch.lock"):  # xdist workers share pytest's cache: one fetches, the others wait
+        if complete.is_file():
+            return directory
+        shutil.rmtree(cache / "mathjax", ignore_errors=True)
+        npm_unpack(f"mathjax@{major}", cache / "mathjax")
+        if major == "4":
+            npm_unpack("@mathjax/mathjax-newcm-font@4", directory / "fonts/mathjax-newcm-font")
+        complete.touch()
     return directory
 
 

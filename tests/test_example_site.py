@@ -13,30 +13,30 @@ import pytest
 from mkdocs_arxiv_digest.directive import find_directives
 from mkdocs_arxiv_digest.snapshot import load_snapshot
 from tests.browser import browser_page, needs_chromium, serve
-from tests.helpers import clean_env
+from tests.helpers import clean_env, made_once
 from tests.html import read_digest
 
 EXAMPLE = Path(__file__).parent.parent / "example_site"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example site built as CI and GitHub Pages build it: no key, no network, --strict."""
-    site = tmp_path_factory.mktemp("example") / "site"
-    cache = tmp_path_factory.mktemp("empty-cache")
-    env = clean_env()
-    shutil.copytree(EXAMPLE, cache / "example_site")  # an empty cache: nothing but the snapshot
+    return made_once(tmp_path_factory, "example-site", build_example) / "site"
+
+
+def build_example(directory: Path) -> None:
+    shutil.copytree(EXAMPLE, directory / "example_site")  # an empty cache: nothing but the snapshot
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-        cwd=cache / "example_site",
-        env=env,
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(directory / "site")],
+        cwd=directory / "example_site",
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failed; 0 arXiv requests" in result.stderr
-    return site
 
 
 def expected_ids() -> list[str]:
@@ -69,7 +69,7 @@ def test_example_snapshot_says_who_wrote_it() -> None:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(built: Path) -> Iterator[str]:
     with serve(built) as url:
         yield url

@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # `build`, a test dependency, brings tomli there
     import tomli as tomllib
 
-from tests.helpers import clean_env
+from tests.helpers import clean_env, made_once
 from tests.html import read_digest
 
 ROOT = Path(__file__).parent.parent
@@ -57,24 +57,28 @@ def committed_files() -> list[str]:
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     """An sdist, and a wheel built from that sdist (as `python -m build` does and the release workflow runs)."""
-    source = tmp_path_factory.mktemp("checkout") / "mkdocs-arxiv-digest"
+    built = made_once(tmp_path_factory, "dist", build_dist)
+    [sdist], [wheel] = sorted((built / "out").glob("*.tar.gz")), sorted((built / "out").glob("*.whl"))
+    return Dist(built / "mkdocs-arxiv-digest", sdist, wheel)
+
+
+def build_dist(directory: Path) -> None:
+    """A copy of what a commit holds in ``directory/mkdocs-arxiv-digest``, built into ``directory/out``."""
+    source = directory / "mkdocs-arxiv-digest"
     for name in committed_files():
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
-    out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+        [sys.executable, "-m", "build", "--outdir", str(directory / "out"), str(source)],
         env=clean_env(),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, "`build` is a test dependency\n" + result.stdout + result.stderr
-    [sdist], [wheel] = sorted(out.glob("*.tar.gz")), sorted(out.glob("*.whl"))
-    return Dist(source, sdist, wheel)
 
 
 def licenses(source: Path) -> set[str]:

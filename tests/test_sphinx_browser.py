@@ -20,7 +20,7 @@ EXAMPLE = Path(__file__).parent.parent / "example_site"
 IDS = ["1706.03762", "1810.04805", "1512.03385", "1412.6980", "2006.11239", "2106.09685", "2201.11903", "2005.14165"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The example built as Read the Docs would build it (no key, no network, -W), then served."""
     root = tmp_path_factory.mktemp("sphinx-example")
