@@ -1,4 +1,4 @@
-"""The README's configuration reference cannot drift from the typed config class."""
+"""The README cannot drift from the package: its configuration reference, its quick start, its workflows."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 import yaml
 
 from mkdocs_arxiv_digest.config import DEFAULT_CACHE_DIR, DigestConfig
+from mkdocs_arxiv_digest.directive import find_directives
+from tests.fakes import ENGLISH_SUMMARY, FakeArxiv, FakeLLM
+from tests.helpers import Site
 
 ROOT = Path(__file__).parent.parent
 
@@ -182,3 +185,59 @@ def test_offline_workflow_needs_no_secrets() -> None:
     assert "secrets." not in text
     assert build["env"] == {"ARXIV_DIGEST_OFFLINE": "true"}
     assert "--strict" in str(build["run"])
+
+
+# -- The quick start: from nothing to a built page of your own (issue 19.15) --------------
+
+SELF_HOSTED = "# base_url: http://127.0.0.1:8080/v1"
+"""The README's line for a model server of your own: uncommented, the build asks it."""
+
+
+def quick_start() -> tuple[str, str, str]:
+    """The README quick start's shell commands, its `mkdocs.yml` and its `docs/index.md`."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.index("\n## ") == readme.index("\n## Quick start")  # the first section of the README
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.search(r"^```sh\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    config = re.search(r"^`mkdocs.yml`:\n\n```yaml\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    page = re.search(r"^`docs/index.md`:\n\n````markdown\n(.*?)^````", section, re.MULTILINE | re.DOTALL)
+    assert commands and config and page, "the quick start shows the commands, mkdocs.yml and a page"
+    return commands.group(1), config.group(1), page.group(1)
+
+
+def test_the_quick_start_is_short_and_starts_from_nothing() -> None:
+    commands, config, page = quick_start()
+    lines = [line for text in (commands, config, page) for line in text.splitlines() if line.strip()]
+
+    assert len(lines) <= 20, lines  # ten-odd lines: a venv, the install, the key, mkdocs.yml, a page
+    assert "python3 -m venv .venv && . .venv/bin/activate" in commands
+    assert 'pip install "mkdocs-arxiv-digest @ git+' in commands and "export OPENAI_API_KEY=" in commands
+    assert SELF_HOSTED in config
+
+
+def test_the_quick_start_builds_a_page_with_a_model_server_of_your_own(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    _commands, config_text, page = quick_start()
+    config = yaml.safe_load(config_text.replace(SELF_HOSTED, SELF_HOSTED.removeprefix("# ")))
+    plugins = config.pop("plugins")
+    [options] = [plugin["arxiv-digest"] for plugin in plugins if isinstance(plugin, dict)]
+    [directive] = find_directives(page)
+    ids = [str(arxiv_id) for arxiv_id, _line in directive.ids]
+    for number, arxiv_id in enumerate(ids):
+        arxiv_api.add(arxiv_id, f"Attention to paper {number}", f"We study attention in paper {number} and report it.")
+    # The README's files as they are; only the servers are the fakes, where the README's server would be.
+    assert options.pop("base_url") == "http://127.0.0.1:8080/v1"
+    site.config = config
+    site.plugins = ["arxiv-digest" if isinstance(plugin, dict) else plugin for plugin in plugins]
+    site.options.update(options)
+    site.page("index.md", page)
+
+    build = site.build("--strict")
+
+    assert build.returncode == 0, build.log
+    rows = build.digest().rows
+    assert [row.title_href for row in rows] == [f"https://arxiv.org/abs/{arxiv_id}" for arxiv_id in ids]
+    assert [row.summary for row in rows] == [ENGLISH_SUMMARY.format(title=row.title) for row in rows]
+    assert {request["model"] for request in llm_api.requests} == {options["model"]}
+    assert "theme-material" not in build.log and (build.site / "assets/stylesheets").is_dir()  # Material built it
