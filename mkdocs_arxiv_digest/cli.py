@@ -7,7 +7,6 @@ for the site commands, which need it.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import logging
 import sys
@@ -386,7 +385,7 @@ def _site(
     """The site's pipeline, and every page that asks for papers."""
     settings, pages_of = _read_site(config_file, conf_py)
     if retry_rejected:
-        settings = dataclasses.replace(settings, retry_rejected=True)
+        settings = settings._replace(retry_rejected=True)
     with _pipeline(settings) as pipeline:
         yield pipeline, pages_of(pipeline)
 

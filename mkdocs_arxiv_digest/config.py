@@ -6,13 +6,11 @@ reference is checked against these docstrings by the test suite.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 from urllib.parse import urlparse
 
 from mkdocs.config.base import BaseConfigOption, Config, ConfigErrors, ConfigWarnings, ValidationError
@@ -247,8 +245,7 @@ def default_options() -> dict[str, Any]:
     return dict(validated_options({}))
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The validated options of one site, resolved: paths absolute, language and model chosen.
 
     Built only by `from_config`, so the defaults live in one place: `DigestConfig`.
@@ -275,7 +272,7 @@ class Settings:
 
     def as_options(self) -> dict[str, Any]:
         """These settings as options (paths absolute, unset ones left out): `settings_from_options` makes them again anywhere."""
-        values = dataclasses.asdict(self)
+        values = self._asdict()
         del values["retry_rejected"]  # a run's choice, not an option
         values["cache_dir"] = str(self.cache_dir)
         values["snapshot"] = None if self.snapshot is None else str(self.snapshot)

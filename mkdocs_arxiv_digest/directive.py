@@ -12,15 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mkdocs_arxiv_digest.config import BlockOptions, Settings, check_options
+from mkdocs_arxiv_digest.config import Settings, check_options
 from mkdocs_arxiv_digest.errors import InvalidIdError
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.models import DigestRequest
-from mkdocs_arxiv_digest.queries import DEFAULT_MAX, QUERY_OPTIONS, MaxResults, Query, QueryText, RefreshAge, SortOrder
+
+if TYPE_CHECKING:
+    from mkdocs_arxiv_digest.queries import Query
 
 INFO_STRING = "arxiv-digest"
 NO_PAPERS = "the arxiv-digest block lists no papers"
@@ -60,19 +62,6 @@ class Directive:
     """Whether `ids` were filled from the query's pin (`queries.QueryPins.pin`)."""
     pinned_at: float | None = None
     """When the query whose result it shows ran (epoch seconds)."""
-
-
-class QueryOptions(BlockOptions):
-    """What a block's YAML may set: the digest's options, and a query's (`queries`)."""
-
-    query = QueryText()
-    """arXiv's search syntax, instead of `papers:`."""
-    max = MaxResults()
-    """Papers the query shows, from 1 to `queries.MAX_RESULTS`. Default: `queries.DEFAULT_MAX`."""
-    sort = SortOrder()
-    """`submitted` (newest first, the default), `updated` or `relevance`."""
-    refresh = RefreshAge()
-    """An age (`1d`, `7d`): past it, an online build runs the query again."""
 
 
 def find_directives(markdown: str) -> list[Directive]:
@@ -257,7 +246,9 @@ def add_query_options(directive: Directive, options: dict[str, str], line: int) 
 
 def _read_query(directive: Directive, options: dict[str, tuple[Any, int]], papers_line: int) -> None:
     """Move the query's options out of `Directive.options` into `Directive.query`."""
-    values = {name: directive.options.pop(name) for name in QUERY_OPTIONS if name in directive.options}
+    from mkdocs_arxiv_digest import queries  # only blocks with YAML options: most pages have none
+
+    values = {name: directive.options.pop(name) for name in queries.QUERY_OPTIONS if name in directive.options}
     if "query" not in values:
         for name in values:
             directive.problems.append((options[name][1], f"option {name!r} belongs to a `query:`, and there is none"))
@@ -269,8 +260,8 @@ def _read_query(directive: Directive, options: dict[str, tuple[Any, int]], paper
         )
         return
     directive.query_line = options["query"][1]
-    directive.query = Query(
-        values["query"], values.get("max", DEFAULT_MAX), values.get("sort", "submitted"), values.get("refresh")
+    directive.query = queries.Query(
+        values["query"], values.get("max", queries.DEFAULT_MAX), values.get("sort", "submitted"), values.get("refresh")
     )
 
 
@@ -305,10 +296,12 @@ def _validate_options(options: dict[str, tuple[Any, int]], directive: Directive)
     One at a time: MkDocs' validation stops at the first invalid option, leaving the
     options after it unchecked (a `sort: oldest` after a bad `max:` would be used as is).
     """
-    known = {name for name, _option in QueryOptions._schema}
+    from mkdocs_arxiv_digest.queries import BlockYamlOptions  # see `_read_query`
+
+    known = {name for name, _option in BlockYamlOptions._schema}
     usable: dict[str, Any] = {}
     for name, (value, line) in options.items():
-        config, errors, warnings = check_options(QueryOptions, {name: value})
+        config, errors, warnings = check_options(BlockYamlOptions, {name: value})
         for _name, message in [*errors, *warnings]:
             directive.problems.append((line, f"option {name!r}: {message}"))
         if name in known and not errors and config[name] is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mkdocs_arxiv_digest.tex import MATH_SPAN, safe_tex
 
@@ -38,8 +38,7 @@ _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "{
 _IGNORED = f'<span class="{" ".join(MATHJAX_IGNORE)}">'
 
 
-@dataclass(frozen=True)
-class MathFormat:
+class MathFormat(NamedTuple):
     """How `pymdownx.arithmatex`, as the site configures it, writes inline math."""
 
     generic: bool = False

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mkdocs_arxiv_digest.ids import ArxivId
 from mkdocs_arxiv_digest.models import Row
@@ -98,16 +97,14 @@ _LABEL = re.compile(rf"{_ID}(?:-[A-Za-z0-9-]+)?")
 _URL = re.compile(rf"https://arxiv\.org/abs/{_ID}")
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One paragraph of a footnote: untrusted text (a URL for `LINK`) and what it is."""
 
     kind: str
     text: str
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One paper's row of the table, and its footnote where this block defines it."""
 
     label: str
@@ -122,8 +119,7 @@ class Entry:
     """The footnote's parts; None where an earlier block on the page defined it."""
 
 
-@dataclass(frozen=True)
-class DigestLayout:
+class DigestLayout(NamedTuple):
     """One block's digest, ready for a writer."""
 
     language: str
@@ -212,8 +208,7 @@ class FootnoteLabels:
         return label, True
 
 
-@dataclass(frozen=True)
-class Presentation:
+class Presentation(NamedTuple):
     """The site's choices about what readers see beyond the seed's format."""
 
     localized_headings: bool = False

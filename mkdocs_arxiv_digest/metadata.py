@@ -12,7 +12,6 @@ paper, and since 2026 it sometimes answers valid IDs with nothing; the copy is s
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -217,4 +216,4 @@ def as_text(paper: Paper) -> Paper:
     title, abstract = tex_text_to_unicode(paper.title), tex_text_to_unicode(paper.abstract)
     if (title, abstract) == (paper.title, paper.abstract):
         return paper
-    return dataclasses.replace(paper, title=title, abstract=abstract)
+    return paper._replace(title=title, abstract=abstract)

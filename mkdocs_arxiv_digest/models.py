@@ -16,8 +16,7 @@ from typing import Any, NamedTuple
 from mkdocs_arxiv_digest.ids import ArxivId
 
 
-@dataclass(frozen=True)
-class Paper:
+class Paper(NamedTuple):
     """Metadata of one arXiv paper, as the API returned it."""
 
     id: str
@@ -37,7 +36,7 @@ class Paper:
         return ArxivId(self.id, self.version)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"authors": list(self.authors)}
+        return self._asdict() | {"authors": list(self.authors)}
 
     @classmethod
     def from_json(cls, data: Any) -> Paper:
@@ -60,8 +59,7 @@ class Paper:
         )
 
 
-@dataclass(frozen=True)
-class Digest:
+class Digest(NamedTuple):
     """What the model wrote about one paper in one language."""
 
     language: str
@@ -79,7 +77,7 @@ class Digest:
     """A person read it against the paper (``reviewed: true`` in a snapshot entry)."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_json(cls, data: Any) -> Digest:
@@ -155,8 +153,7 @@ class DigestRequest(NamedTuple):
     model: str
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One paper as a directive asked for it, with whatever is known about it."""
 
     requested: ArxivId
@@ -166,8 +163,7 @@ class Row:
     """arXiv said it has no paper by this identifier: readers are told so, with no link."""
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """Why a paper is incomplete in this build."""
 
     reason: str

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import Cache
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     from mkdocs_arxiv_digest.directive import Directive
 
 
-@dataclass(frozen=True)
-class RenderedPage:
+class RenderedPage(NamedTuple):
     """A page's directives rendered complete, so a warm build need not render them again."""
 
     blocks: tuple[DigestLayout, ...]

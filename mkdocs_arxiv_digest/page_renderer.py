@@ -10,7 +10,6 @@ rendered complete so a warm build can serve it whole. Incomplete papers are repo
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 
 from mkdocs_arxiv_digest.build import Build
@@ -82,7 +81,7 @@ class PageRenderer:
 
     def requests_in(self, build: Build, markdown: str, language: str | None = None) -> list[DigestRequest]:
         """Every paper a page's Markdown asks for (shown in ``language``, default the site's; a block's own wins)."""
-        settings = None if language is None else dataclasses.replace(self.settings, language=language)
+        settings = None if language is None else self.settings._replace(language=language)
         return [
             request for directive in self.directives(build, markdown) for request in self.requests(directive, settings)
         ]

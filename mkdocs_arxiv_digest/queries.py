@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mkdocs.config.base import BaseConfigOption, ValidationError
 
+from mkdocs_arxiv_digest.config import BlockOptions
 from mkdocs_arxiv_digest.errors import InvalidIdError, SnapshotError, log
 from mkdocs_arxiv_digest.ids import ArxivId, parse_id
 from mkdocs_arxiv_digest.keys import text_hash
@@ -195,6 +196,19 @@ class RefreshAge(_Unset[float | None]):
         if seconds is None:
             raise ValidationError(f"expected an age such as 1d, 7d, 12h or 2w, got {str(value)[:40]!r}")
         return seconds
+
+
+class BlockYamlOptions(BlockOptions):
+    """What a block's YAML may set: the digest's options, and a query's."""
+
+    query = QueryText()
+    """arXiv's search syntax, instead of `papers:`."""
+    max = MaxResults()
+    """Papers the query shows, from 1 to `queries.MAX_RESULTS`. Default: `queries.DEFAULT_MAX`."""
+    sort = SortOrder()
+    """`submitted` (newest first, the default), `updated` or `relevance`."""
+    refresh = RefreshAge()
+    """An age (`1d`, `7d`): past it, an online build runs the query again."""
 
 
 def parse_age(text: str) -> float | None:

@@ -184,7 +184,7 @@ class Resolver:
         if problems:
             log.info(f"{paper.id}: the cached {digest.language} digest fails the checks ({problems[0]}); asking again")
             return None
-        return dataclasses.replace(digest, checked=CHECKS_VERSION)
+        return digest._replace(checked=CHECKS_VERSION)
 
     def hold_back(self, build: Build, requests: list[DigestRequest]) -> None:
         """Record as failures the ``requests`` whose replies were rejected a short while ago.
@@ -218,7 +218,7 @@ class Resolver:
         count = last.count + 1 if last is not None and last.checks == CHECKS_VERSION else 1
         rejection = self.rejections[key] = Rejection(self.cache.now(), count, failure.reason, CHECKS_VERSION)
         self.cache.put_rejection(key, rejection)
-        return dataclasses.replace(failure, reason=held_back_reason(rejection))
+        return failure._replace(reason=held_back_reason(rejection))
 
     def summarizer(self, build: Build, request: DigestRequest) -> Summarizer | Failure:
         """The build's summarizer, made on first need, or why ``request`` cannot have one."""

@@ -49,7 +49,6 @@ The file is the person's: writing it must never lose what they wrote.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import secrets
 import stat
@@ -143,7 +142,7 @@ class Snapshot:
             entry = self.entries[paper.id] = SnapshotEntry(paper)
         if digest is not None and digest.language not in entry.digests:
             # Pinned text is a person's to correct: it is not marked as checked.
-            entry.digests[digest.language] = dataclasses.replace(digest, checked=0)
+            entry.digests[digest.language] = digest._replace(checked=0)
             if digest.language in entry.blanks:
                 entry.blanks.remove(digest.language)
             changed = True

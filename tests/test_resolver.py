@@ -6,7 +6,6 @@ Each seam (`source=`, `summarizer_factory=`, the cache's `clock=`, the arXiv sou
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -67,7 +66,7 @@ def test_resolve_fetches_one_batch_and_returns_digests_and_failure_records(
         arxiv_api.add(f"2403.1658{n}", f"Paper {n}", f"Abstract {n}.")
     llm_api.script = [500, 500]  # the first paper asked for fails twice (retries: 1), then gives up
     wanted = requests(*[f"2403.1658{n}" for n in range(6)], "2403.99999")
-    settings = dataclasses.replace(settings, concurrency=1)
+    settings = settings._replace(concurrency=1)
     with closing(Cache(settings.cache_dir)) as cache:
         resolver = Resolver(settings, cache, Snapshot(), source=arxiv(settings))
 
