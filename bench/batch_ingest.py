@@ -46,7 +46,11 @@ def papers(count: int) -> list[dict[str, str]]:
     made = []
     for n in range(count):
         seed = seeds[n % len(seeds)]
-        made.append({"id": f"2401.{n:05d}", "title": f"{seed['title']} ({n})", "abstract": seed["abstract"]})
+        # A sentence with the paper's number makes every abstract distinct too: no check
+        # can gain from having judged the same abstract before (a real batch has one
+        # reply per paper and language).
+        abstract = f"{seed['abstract']} We release the {n} examples of our evaluation."
+        made.append({"id": f"2401.{n:05d}", "title": f"{seed['title']} ({n})", "abstract": abstract})
     return made
 
 

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -204,7 +206,9 @@ def summary_problems(
 
 def repetition_problem(field: str, text: str, original: str = "") -> Problem | None:
     """Whether ``text`` repeats itself (more than ``original``, the text it translates, does)."""
-    if _repeated_share(text) - (_repeated_share(original) if original else 0.0) <= MAX_REPEATED_SHARE:
+    share = _repeated_share(text)
+    # The original's share only lowers it: not worth computing when this one is low (nearly always).
+    if share <= MAX_REPEATED_SHARE or share - (_repeated_share(original) if original else 0.0) <= MAX_REPEATED_SHARE:
         return None
     phrase, times = _repeated_phrase(text)
     what = {"abstract": "translate each sentence of the abstract once", "title": "translate the title once"}
@@ -327,16 +331,14 @@ def _grams(text: str) -> tuple[list[re.Match[str]], list[str], list[tuple[int, i
     # NFKC and casefold keep the length of the texts a reply holds (CJK, Latin, digits).
     matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).casefold()))
     tokens = [match.group() for match in matches]
-    grams: list[tuple[int, int, tuple[str, ...]]] = []
-    for i in range(len(tokens)):
-        j, words = i, 0.0
-        while j < len(tokens) and words < REPEAT_GRAM:
-            words += weight(tokens[j])
-            j += 1
-        if words < REPEAT_GRAM:
-            break
-        grams.append((i, j, tuple(tokens[i:j])))
-    return matches, tokens, grams
+    # The run from token i ends at the first j where the words from i reach REPEAT_GRAM:
+    # found by bisecting the running sums (exact: the weights are halves), so that a batch
+    # ingest's tens of thousands of texts cost one pass in C each, not a loop per word.
+    sums = list(itertools.accumulate(map(weight, tokens), initial=0.0))
+    ends = list(map(bisect.bisect_left, itertools.repeat(sums), [total + REPEAT_GRAM for total in sums[:-1]]))
+    count = bisect.bisect_left(ends, len(sums))  # runs that reach REPEAT_GRAM words before the text ends
+    runs = list(map(tuple, map(tokens.__getitem__, map(slice, range(count), ends))))
+    return matches, tokens, list(zip(range(count), ends, runs))
 
 
 @functools.lru_cache(maxsize=256)  # an original abstract is judged against each of its replies
@@ -347,6 +349,8 @@ def _repeated_share(text: str) -> float:
     if not letters or not grams:
         return 0.0
     counts = Counter(gram for _i, _j, gram in grams)
+    if max(counts.values()) < MIN_REPEATS:
+        return 0.0  # no loop (nearly every text)
     seen: set[tuple[str, ...]] = set()
     covered = [False] * len(tokens)
     for i, j, gram in grams:

@@ -16,10 +16,11 @@ original wrote in digits may be written in words or CJK numerals (``12``, ``twel
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mkdocs_arxiv_digest.checks.problem import Problem
 
@@ -88,6 +89,10 @@ _SCALE_AFTER = re.compile(
 )
 _CJK_NUMERAL = re.compile(r"[〇零一二两兩三四五六七八九十百千万萬亿億]+")
 _WORD = re.compile(r"[A-Za-z]+")
+# A number word (`_NUMBER_WORDS`) standing alone as a word of `_WORD`, in any case (ASCII only, as `_WORD`).
+_NUMBER_WORD = re.compile(
+    rf"(?<![A-Za-z])(?:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})(?![A-Za-z])", re.IGNORECASE | re.ASCII
+)
 # A name kept in Latin script: two capitals or more (BERT, ImageNet, LLMs, InceptionXML) or
 # letters and digits together (GSM8K, CIFAR10); hyphenated parts are names of their own.
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9])")
@@ -168,7 +173,11 @@ def _figures(text: str) -> list[tuple[str, set[float]]]:
     return figures
 
 
-def _values(text: str, *, words: bool) -> set[float]:
+# Small caches: a reply's checks read the same texts several times (the abstract's values
+# for its translation's figures and for the summary's), and a batch ingest reads
+# tens of thousands of replies; a paper's next reply is a different text.
+@functools.lru_cache(maxsize=16)
+def _values(text: str, *, words: bool) -> frozenset[float]:
     """Every value a number in ``text`` stands for: digits, with scales, and (``words``) numerals in words."""
     text = _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
     values: set[float] = set()
@@ -184,7 +193,7 @@ def _values(text: str, *, words: bool) -> set[float]:
             value = _cjk_value(match.group())
             if value is not None:
                 values.add(value)
-    return {_rounded(value) for value in values}
+    return frozenset(map(_rounded, values))
 
 
 def _readings(number: str) -> set[float]:
@@ -202,13 +211,11 @@ def _readings(number: str) -> set[float]:
 def _word_values(text: str) -> set[float]:
     """Numbers written in English words: ``twelve``, ``twenty-five``, ``three hundred``."""
     values: set[float] = set()
-    words = [word.casefold() for word in _WORD.findall(text)]
-    for i, word in enumerate(words):
-        value = _NUMBER_WORDS.get(word)
-        if value is None:
-            continue
+    for match in _NUMBER_WORD.finditer(text):  # found by one search, not by a look-up per word
+        value = _NUMBER_WORDS[match.group().casefold()]
         values.add(float(value))
-        following = words[i + 1] if i + 1 < len(words) else ""
+        after = _WORD.search(text, match.end())
+        following = after.group().casefold() if after else ""
         if 20 <= value < 100 and _NUMBER_WORDS.get(following, 10) < 10:
             values.add(float(value + _NUMBER_WORDS[following]))
         if following in _SCALES:
@@ -241,7 +248,8 @@ def _rounded(value: float) -> float:
     return round(value, 5 - math.floor(math.log10(abs(value))))
 
 
-def _names(text: str) -> list[str]:
+@functools.lru_cache(maxsize=16)
+def _names(text: str) -> tuple[str, ...]:
     """The names in Latin script of ``text`` (see `_NAME`), once each, in order.
 
     A word in capitals only is a name when it is short (BERT, COCO, ILSVRC; not FILE or
@@ -249,21 +257,24 @@ def _names(text: str) -> list[str]:
     text is not written in capitals (a title in capitals has no names to tell apart).
     """
     words = _NAME.findall(unicodedata.normalize("NFKC", text))
-    capitals = [word for word in words if word.isupper() and len(word) > 1]
-    shouting = len(capitals) > len(words) / 2
+    capitals = sum(1 for word in words if word.isupper() and len(word) > 1)
+    shouting = capitals > len(words) / 2
     names: dict[str, str] = {}
-    for word in words:
+    for word in dict.fromkeys(words):  # each word once, in order: a text repeats most of its words
+        if word.isalpha() and word[1:].islower():
+            continue  # a word, capitalized or not: no digit, one capital at most
         upper = sum(char.isupper() for char in word)
         digits = any(char.isdigit() for char in word)
         if word.isupper() and not digits and (shouting or len(word) > MAX_ACRONYM):
             continue
         if upper >= 2 or (digits and any(char.isalpha() for char in word)):
             names.setdefault(_name_key(word), word)
-    return list(names.values())
+    return tuple(names.values())
 
 
-def _name_keys(text: str) -> set[str]:
-    return {_name_key(word) for word in _NAME.findall(unicodedata.normalize("NFKC", text))}
+@functools.lru_cache(maxsize=16)
+def _name_keys(text: str) -> frozenset[str]:
+    return frozenset(map(_name_key, set(_NAME.findall(unicodedata.normalize("NFKC", text)))))
 
 
 def _name_key(name: str) -> str:
@@ -272,6 +283,6 @@ def _name_key(name: str) -> str:
     return key[:-1] if len(key) > 2 and key.endswith("s") else key
 
 
-def _listed(items: list[str], most: int = 6) -> str:
+def _listed(items: Sequence[str], most: int = 6) -> str:
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")

@@ -59,7 +59,12 @@ def prose_of(text: str, *, names: bool) -> str:
 
 
 def letters_by_script(text: str) -> Counter[str]:
-    return Counter(script_of(char) for char in text if char.isalpha())
+    """How many letters of ``text`` are in each script."""
+    scripts: Counter[str] = Counter()
+    for char, count in Counter(text).items():  # each distinct character once (a text repeats most)
+        if char.isalpha():
+            scripts[script_of(char)] += count
+    return scripts
 
 
 @functools.lru_cache(maxsize=8192)
@@ -74,6 +79,7 @@ def script_of(char: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=8192)
 def is_cjk(char: str) -> bool:
     return script_of(char) in {"Hani", "Hira", "Kana"}
 
@@ -88,6 +94,7 @@ def units(text: str) -> list[str]:
     return _UNITS.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+@functools.lru_cache(maxsize=8192)  # words recur: the repetition check weighs every word of a text
 def weight(unit: str) -> float:
     """How many words a unit is worth: a CJK character half one (a Chinese or Japanese word is about two)."""
     return 0.5 if len(unit) == 1 and is_cjk(unit) else 1.0
