@@ -211,7 +211,9 @@ def _readings(number: str) -> set[float]:
 def _word_values(text: str) -> set[float]:
     """Numbers written in English words: ``twelve``, ``twenty-five``, ``three hundred``."""
     values: set[float] = set()
-    for match in _NUMBER_WORD.finditer(text):  # found by one search, not by a look-up per word
+    if _NUMBER_WORDS.keys().isdisjoint(map(str.lower, set(_WORD.findall(text)))):
+        return values  # most texts (their words are ASCII: lower is casefold)
+    for match in _NUMBER_WORD.finditer(text):
         value = _NUMBER_WORDS[match.group().casefold()]
         values.add(float(value))
         after = _WORD.search(text, match.end())
@@ -274,7 +276,8 @@ def _names(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=16)
 def _name_keys(text: str) -> frozenset[str]:
-    return frozenset(map(_name_key, set(_NAME.findall(unicodedata.normalize("NFKC", text)))))
+    keys = map(str.casefold, set(_NAME.findall(unicodedata.normalize("NFKC", text))))
+    return frozenset(key[:-1] if len(key) > 2 and key.endswith("s") else key for key in keys)  # as `_name_key`
 
 
 def _name_key(name: str) -> str:

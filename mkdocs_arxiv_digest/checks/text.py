@@ -33,6 +33,7 @@ LATIN_RUN = re.compile(rf"{LATIN_WORD.pattern}(?:[\s!-@\[-`{{-~]+{LATIN_WORD.pat
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNITS = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 WORDS = re.compile(r"\w+")
+_ALPHANUMERIC = re.compile(r"[^\W_]+")  # what `str.isalnum` is true of (`\w` is that and `_`)
 
 
 def prose_of(text: str, *, names: bool) -> str:
@@ -49,6 +50,8 @@ def prose_of(text: str, *, names: bool) -> str:
 
     def keep(match: re.Match[str]) -> str:
         word = match.group()
+        if word.isalpha() and word[1:].islower():  # most words: no digit, a capital first at most
+            return " " if names and word[0].isupper() else word
         if any(char.isdigit() for char in word) or sum(char.isupper() for char in word) >= 2:
             return " "  # GSM8K, 7B, LLM, BERT, MetaMath, LLaMA
         if names and word[0].isupper():
@@ -84,14 +87,16 @@ def is_cjk(char: str) -> bool:
     return script_of(char) in {"Hani", "Hira", "Kana"}
 
 
+@functools.lru_cache(maxsize=16)  # a title is compared twice per reply
 def comparable(text: str) -> str:
     """``text`` with only its letters and digits, case-folded: what two spellings of one title share."""
-    return "".join(char for char in unicodedata.normalize("NFKC", text).casefold() if char.isalnum())
+    return "".join(_ALPHANUMERIC.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
-def units(text: str) -> list[str]:
-    """Words, each CJK character one."""
-    return _UNITS.findall(unicodedata.normalize("NFKC", text).casefold())
+@functools.lru_cache(maxsize=32)  # a reply's checks read its texts and the paper's several times each
+def units(text: str) -> tuple[str, ...]:
+    """Words, each CJK character one (NFKC, casefolded)."""
+    return tuple(_UNITS.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 @functools.lru_cache(maxsize=8192)  # words recur: the repetition check weighs every word of a text
