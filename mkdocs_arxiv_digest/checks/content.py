@@ -262,8 +262,13 @@ def _echoes(summary: str, instructions: str) -> bool:
     if not instructions:
         return False
     words = WORDS.findall(summary.casefold())
-    runs = set(_runs(WORDS.findall(instructions.casefold())))
+    runs = _instruction_runs(instructions)
     return any(run in runs for run in _runs(words))
+
+
+@functools.lru_cache(maxsize=8)  # one prompt's instructions serve every paper of a language and model
+def _instruction_runs(instructions: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(_runs(WORDS.findall(instructions.casefold())))
 
 
 def _runs(words: list[str]) -> Iterable[tuple[str, ...]]:
@@ -285,10 +290,13 @@ def _copied(summary: str, abstracts: list[str]) -> str | None:
     total = sum(weights)
     least = max(COPY_RUN, COPY_SHARE * total)
     for abstract in abstracts:
+        # A copied run is of words the abstract has: when those are fewer than a copy needs
+        # (nearly always), the abstract need not be cut into words. A unit of the abstract
+        # is part of its text as `units` reads it, so this is found by looking them up in it.
+        found = unicodedata.normalize("NFKC", abstract).casefold()
+        if sum(w for word, w in zip(words, weights, strict=True) if word in found) < least:
+            continue
         other = units(abstract)
-        inside = set(other)
-        if sum(w for word, w in zip(words, weights, strict=True) if word in inside) < least:
-            continue  # the summary's words found anywhere in it are fewer than a copied run needs
         start, end = _longest_common_run(words, other)
         run = sum(weights[start:end])
         if run >= COPY_RUN and run >= COPY_SHARE * total:
@@ -359,7 +367,7 @@ def _repeated_share(text: str) -> float:
     letters = sum(map(len, tokens))
     if not letters or not grams:
         return 0.0
-    counts = Counter(gram for _i, _j, gram in grams)
+    counts = Counter(map(operator.itemgetter(2), grams))
     if max(counts.values()) < MIN_REPEATS:
         return 0.0  # no loop (nearly every text)
     seen: set[tuple[str, ...]] = set()

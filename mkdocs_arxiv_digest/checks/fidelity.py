@@ -78,21 +78,18 @@ _CJK_LARGE = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_0
 
 # A figure standing alone: not part of a name (GPT-4, CIFAR-10, 7B, v2) nor of a longer number.
 # Beside a CJK character is alone: Chinese and Japanese write no spaces (提高了37.5%).
-_FIGURE = re.compile(r"(?<![A-Za-z0-9.,\-/])(\d+(?:[.,]\d+)*)(\s?%)?(?![A-Za-z0-9\-]|[.,]\d)")
+# (The look-behind follows the first digit, so that a search skips quickly to the digits.)
+_FIGURE = re.compile(r"(\d(?<![A-Za-z0-9.,\-/]\d)\d*(?:[.,]\d+)*)(\s?%)?(?![A-Za-z0-9\-]|[.,]\d)")
 # Any number in a translation, names' digits included (favouring acceptance).
 _ANY_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Thousands grouped with a space, as French and Russian write them (1 000, 12 500).
-_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009'’](?=\d{3}(?!\d))")
+_GROUP_SPACE = re.compile(r"[ \u00a0\u202f\u2009'’](?<=\d.)(?=\d{3}(?!\d))")
 # A scale after a number: a word, or a capital for billions of parameters (175B is 1750 亿).
 _SCALE_AFTER = re.compile(
     r"\s*(thousand|million|billion|trillion|百万|万|萬|亿|億|千)|([KMBT])(?![A-Za-z])", re.IGNORECASE
 )
 _CJK_NUMERAL = re.compile(r"[〇零一二两兩三四五六七八九十百千万萬亿億]+")
 _WORD = re.compile(r"[A-Za-z]+")
-# A number word (`_NUMBER_WORDS`) standing alone as a word of `_WORD`, in any case (ASCII only, as `_WORD`).
-_NUMBER_WORD = re.compile(
-    rf"(?<![A-Za-z])(?:{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})(?![A-Za-z])", re.IGNORECASE | re.ASCII
-)
 # A name kept in Latin script: two capitals or more (BERT, ImageNet, LLMs, InceptionXML) or
 # letters and digits together (GSM8K, CIFAR10); hyphenated parts are names of their own.
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9])")
@@ -162,7 +159,7 @@ def _required_figures(text: str) -> list[tuple[str, set[float]]]:
 
 def _figures(text: str) -> list[tuple[str, set[float]]]:
     """Each figure standing alone in ``text`` as written, with the values it may stand for."""
-    text = _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    text = _numbers_text(text)
     figures = []
     for match in _FIGURE.finditer(text):
         values = _readings(match.group(1))
@@ -179,7 +176,7 @@ def _figures(text: str) -> list[tuple[str, set[float]]]:
 @functools.lru_cache(maxsize=16)
 def _values(text: str, *, words: bool) -> frozenset[float]:
     """Every value a number in ``text`` stands for: digits, with scales, and (``words``) numerals in words."""
-    text = _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    text = _numbers_text(text)
     values: set[float] = set()
     for match in _ANY_NUMBER.finditer(text):
         readings = _readings(match.group())
@@ -189,11 +186,17 @@ def _values(text: str, *, words: bool) -> frozenset[float]:
         values |= readings
     if words:
         values |= _word_values(text)
-        for match in _CJK_NUMERAL.finditer(text):
+        for match in () if text.isascii() else _CJK_NUMERAL.finditer(text):
             value = _cjk_value(match.group())
             if value is not None:
                 values.add(value)
     return frozenset(map(_rounded, values))
+
+
+@functools.lru_cache(maxsize=16)
+def _numbers_text(text: str) -> str:
+    """``text`` as its numbers are read: NFKC, without spaces grouping thousands (`_GROUP_SPACE`)."""
+    return _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _readings(number: str) -> set[float]:
@@ -211,13 +214,15 @@ def _readings(number: str) -> set[float]:
 def _word_values(text: str) -> set[float]:
     """Numbers written in English words: ``twelve``, ``twenty-five``, ``three hundred``."""
     values: set[float] = set()
-    if _NUMBER_WORDS.keys().isdisjoint(map(str.lower, set(_WORD.findall(text)))):
-        return values  # most texts (their words are ASCII: lower is casefold)
-    for match in _NUMBER_WORD.finditer(text):
-        value = _NUMBER_WORDS[match.group().casefold()]
+    words = list(map(str.lower, _WORD.findall(text)))  # ASCII words: lower is casefold
+    if _NUMBER_WORDS.keys().isdisjoint(words):
+        return values
+    for i, word in enumerate(words):
+        value = _NUMBER_WORDS.get(word)
+        if value is None:
+            continue
         values.add(float(value))
-        after = _WORD.search(text, match.end())
-        following = after.group().casefold() if after else ""
+        following = words[i + 1] if i + 1 < len(words) else ""
         if 20 <= value < 100 and _NUMBER_WORDS.get(following, 10) < 10:
             values.add(float(value + _NUMBER_WORDS[following]))
         if following in _SCALES:
@@ -258,7 +263,7 @@ def _names(text: str) -> tuple[str, ...]:
     ATTRIBUTES, the placeholders translators translate, longer than `MAX_ACRONYM`) and the
     text is not written in capitals (a title in capitals has no names to tell apart).
     """
-    words = _NAME.findall(unicodedata.normalize("NFKC", text))
+    words = _name_words(text)
     capitals = sum(1 for word in words if word.isupper() and len(word) > 1)
     shouting = capitals > len(words) / 2
     names: dict[str, str] = {}
@@ -276,8 +281,14 @@ def _names(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=16)
 def _name_keys(text: str) -> frozenset[str]:
-    keys = map(str.casefold, set(_NAME.findall(unicodedata.normalize("NFKC", text))))
+    keys = map(str.casefold, set(_name_words(text)))
     return frozenset(key[:-1] if len(key) > 2 and key.endswith("s") else key for key in keys)  # as `_name_key`
+
+
+@functools.lru_cache(maxsize=16)
+def _name_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that may be names (`_NAME`), in order, after NFKC."""
+    return tuple(_NAME.findall(unicodedata.normalize("NFKC", text)))
 
 
 def _name_key(name: str) -> str:
