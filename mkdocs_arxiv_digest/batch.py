@@ -182,12 +182,15 @@ class Batches:
             else:
                 self._create(job)
 
-    def wait(self, progress: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
-        """Poll every job's batch every `poll` seconds until each has ended; their last states by batch id."""
+    def wait(
+        self, progress: Callable[[int, int, int], None] | None = None, *, jobs: list[Job] | None = None, once: bool = False
+    ) -> dict[str, Any]:
+        """Poll every job's batch (or those of ``jobs``) every `poll` seconds until each has ended, or
+        (``once``) just once; their last states by batch id."""
         states: dict[str, Any] = {}
         while True:
             done = failed = total = 0
-            for job in self.jobs.jobs:
+            for job in self.jobs.jobs if jobs is None else jobs:
                 batch = states.get(job.batch)
                 if batch is None or batch.status not in ENDED:
                     batch = states[job.batch] = self._call("ask for the batch", self.client.batches.retrieve, job.batch)
@@ -198,7 +201,7 @@ class Batches:
             if progress is not None:
                 progress(done + failed, total, failed)
             running = [batch_id for batch_id, batch in states.items() if batch.status not in ENDED]
-            if not running:
+            if not running or once:
                 return states
             log.info(f"Batch {', '.join(running)}: {done + failed}/{total} done, {failed} failed")
             self.sleep(self.poll)
@@ -212,7 +215,9 @@ class Batches:
         """
         again: list[str] = []
         for job in list(self.jobs.jobs):
-            batch = states[job.batch]
+            batch = states.get(job.batch)
+            if batch is None or batch.status not in ENDED:
+                continue  # still running (`--no-wait`), or submitted after ``states`` were asked for
             with tempfile.TemporaryDirectory(prefix="arxiv-digest-results-") as directory:
                 for file_id in (batch.output_file_id, batch.error_file_id):
                     if file_id:
@@ -287,8 +292,10 @@ def prefetch_batch(
     """Every missing digest of ``requests`` through the Batch API: submit (or pick up), wait, collect.
 
     One process at a time per cache (`BatchError` for a second), so two prefetches cannot
-    both submit. With ``wait`` false, submit and return: the requests still in a batch are
-    this build's failures ("waiting in batch ...").
+    both submit. With ``wait`` false, the batches recorded by an earlier run are asked
+    about once, and those that have ended are collected as a waiting run collects them;
+    the new requests are submitted and not waited for, nor are batches still running:
+    their requests are this build's failures ("waiting in batch ...").
     """
     from filelock import FileLock, Timeout
 
@@ -305,28 +312,34 @@ def prefetch_batch(
             resolver, build, client, shape=shape, poll=poll, sleep=sleep, max_requests=max_requests, max_bytes=max_bytes
         )
         batches.adopt()
+        earlier = list(batches.jobs.jobs)
         in_jobs = batches.jobs.keys()
         batches.submit(pending, [key for key in pending if key not in in_jobs])
         results = Results(resolver, build, pending, settled)
         report = Report(requests=len(pending), tally=results.tally)
-        if not wait:
-            waiting = batches.jobs.keys()
-            ids = ", ".join(job.batch for job in batches.jobs.jobs)
-            for key in pending.keys() & waiting:
+        if wait:
+            while batches.jobs.jobs:
+                again = batches.collect(results, batches.wait(progress))
+                batches.submit(pending, again, resubmitted=True)
+        elif earlier:  # what ended since the last run is collected now; nothing is waited for
+            again = batches.collect(results, batches.wait(progress, jobs=earlier, once=True))
+            batches.submit(pending, again, resubmitted=True)
+        waiting = pending.keys() & batches.jobs.keys()
+        if waiting:
+            report.running = [job.batch for job in batches.jobs.jobs]
+            for key in waiting:
                 for request in pending[key].requests:
                     build.failures[request] = Failure(
-                        f"no summary yet: waiting in batch {ids} (`arxiv-digest prefetch --batch` collects it)"
+                        f"no summary yet: waiting in batch {', '.join(report.running)}"
+                        " (`arxiv-digest prefetch --batch` collects it)"
                     )
-            report.waiting, report.submitted = len(pending.keys() & waiting), batches.submitted
-            return report
-        while batches.jobs.jobs:
-            again = batches.collect(results, batches.wait(progress))
-            batches.submit(pending, again, resubmitted=True)
+            report.waiting = len(waiting)
         results.settle(retry=retry, retries=retries)
         tally = results.tally
         tally.unreturned = {key for key in tally.unreturned if key not in resolver.digests and key not in tally.failed}
         report.submitted = batches.submitted
-        build.batch_usage = tally.usage
+        if wait or tally.usage.requests:
+            build.batch_usage = tally.usage
         report_refused(tally)
         return report
     finally:

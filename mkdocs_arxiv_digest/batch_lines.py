@@ -315,6 +315,8 @@ class Report:
     """Batches made by this run."""
     waiting: int = 0
     """Requests in batches not yet ended (`--no-wait`)."""
+    running: list[str] = field(default_factory=list)
+    """Those batches."""
     tally: Tally = field(default_factory=Tally)
 
     def line(self) -> str:
@@ -326,7 +328,7 @@ class Report:
         if tally.refused:
             parts.append(f"{len(tally.refused)} lines refused")
         if self.waiting:
-            parts.append(f"{self.waiting} waiting in batch {', '.join(self.submitted) or '(earlier)'}")
+            parts.append(f"{self.waiting} waiting in batch {', '.join(self.running)}")
         priced = (
             f"{usage.requests} requests, {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
             f" {PRICING_NOTE}"

@@ -194,6 +194,29 @@ def test_no_wait_submits_and_a_later_prefetch_collects(site: Site, arxiv_api: Fa
     assert len(llm_api.batch_creates) == 1 and "3 accepted" in collected.stdout
 
 
+def test_no_wait_collects_a_batch_that_has_ended_and_leaves_one_still_running(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    llm_api.batch_polls = 10**6  # running until told otherwise
+    run(site.root, "prefetch", "--batch", "--no-wait")
+
+    running = run(site.root, "prefetch", "--batch", "--no-wait")
+
+    assert running.returncode == 0, running.stderr
+    assert "3 waiting in batch batch_1" in running.stdout and "0/3 papers complete" in running.stdout
+    assert llm_api.batches["batch_1"]["polls"] == 1  # asked once, not waited for
+    llm_api.batch_polls = 0  # it ends
+
+    ended = run(site.root, "prefetch", "--batch", "--no-wait")
+
+    assert ended.returncode == 0, ended.stderr
+    assert "3 accepted" in ended.stdout and "waiting" not in ended.stdout
+    assert "3/3 papers complete" in ended.stdout
+    assert len(llm_api.batch_creates) == 1 and chat_requests(llm_api) == 0
+    assert Cache(site.cache_dir).get_records("batch", ["jobs"], lambda data: data)["jobs"]["jobs"] == []
+
+
 def test_an_expired_batch_is_resubmitted_for_what_it_did_not_return(
     site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
 ) -> None:
