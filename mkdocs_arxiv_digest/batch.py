@@ -34,6 +34,7 @@ from mkdocs_arxiv_digest.batch_lines import (
 )
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.errors import DigestError, log
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS
 from mkdocs_arxiv_digest.models import DigestRequest, Failure
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class Job:
     at: float = 0.0
     resubmitted: bool = False
     """It holds what an expired or failed batch did not return (it is not resubmitted again in the same run)."""
+    shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0])
+    """The response format and token limit's name its lines were sent with."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,7 +89,10 @@ class Job:
             raise ValueError("a batch job's `file` and `batch` must be ids")
         at = data.get("at", 0.0)
         at = float(at) if isinstance(at, (int, float)) and not isinstance(at, bool) else 0.0
-        return cls(keys, file, batch, at, data.get("resubmitted") is True)
+        shape = data.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and shape[0] in FORMATS and shape[1] in TOKEN_LIMITS):
+            shape = [FORMATS[0], TOKEN_LIMITS[0]]  # recorded before shapes were: the strongest, as sent then
+        return cls(keys, file, batch, at, data.get("resubmitted") is True, (shape[0], shape[1]))
 
 
 # -- the provider's Batch API ----------------------------------------------------------
@@ -150,7 +156,9 @@ class Batches:
             for part in parts:
                 with part.path.open("rb") as stream:
                     uploaded = self._call("upload the requests", self.client.files.create, file=stream, purpose="batch")
-                job = Job(part.keys, file=uploaded.id, at=self.resolver.cache.now(), resubmitted=resubmitted)
+                job = Job(
+                    part.keys, file=uploaded.id, at=self.resolver.cache.now(), resubmitted=resubmitted, shape=self.shape
+                )
                 self.jobs.jobs.append(job)
                 self.jobs.save()  # the file first: a kill now finds the batch by its input file
                 self._create(job)
@@ -183,7 +191,11 @@ class Batches:
                 self._create(job)
 
     def wait(
-        self, progress: Callable[[int, int, int], None] | None = None, *, jobs: list[Job] | None = None, once: bool = False
+        self,
+        progress: Callable[[int, int, int], None] | None = None,
+        *,
+        jobs: list[Job] | None = None,
+        once: bool = False,
     ) -> dict[str, Any]:
         """Poll every job's batch (or those of ``jobs``) every `poll` seconds until each has ended, or
         (``once``) just once; their last states by batch id."""
@@ -218,6 +230,7 @@ class Batches:
             batch = states.get(job.batch)
             if batch is None or batch.status not in ENDED:
                 continue  # still running (`--no-wait`), or submitted after ``states`` were asked for
+            results.shape = job.shape
             with tempfile.TemporaryDirectory(prefix="arxiv-digest-results-") as directory:
                 for file_id in (batch.output_file_id, batch.error_file_id):
                     if file_id:
@@ -229,7 +242,9 @@ class Batches:
             missing = [
                 key
                 for key in job.keys
-                if key in results.pending and (key not in results.seen or key in tally.unreturned)
+                if key in results.pending
+                and key not in tally.reshaped  # asked again in another shape (`reshape`)
+                and (key not in results.seen or key in tally.unreturned)
             ]
             tally.unreturned.update(missing)
             if batch.status != "completed" or missing:
@@ -256,6 +271,21 @@ class Batches:
                 response.stream_to_file(path)
 
         self._call("download the results", download)
+
+    def reshape(self, results: Results, pending: dict[str, Pending]) -> None:
+        """Ask again, in the weaker shape they point to, for the lines whose server refused their shape."""
+        reshaped, weaker = results.tally.reshaped, results.weaker
+        if not reshaped or weaker is None:
+            return
+        said = next(iter(reshaped.values()))
+        log.warning(
+            f"The batch's server refused {len(reshaped)} requests in {' and '.join(results.shape)} ({said}); "
+            f"submitting them again with {' and '.join(weaker)}"
+        )
+        self.shape = weaker
+        keys = list(reshaped)
+        reshaped.clear()
+        self.submit(pending, keys)
 
     def _call(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         import openai
@@ -321,9 +351,11 @@ def prefetch_batch(
             while batches.jobs.jobs:
                 again = batches.collect(results, batches.wait(progress))
                 batches.submit(pending, again, resubmitted=True)
+                batches.reshape(results, pending)
         elif earlier:  # what ended since the last run is collected now; nothing is waited for
             again = batches.collect(results, batches.wait(progress, jobs=earlier, once=True))
             batches.submit(pending, again, resubmitted=True)
+            batches.reshape(results, pending)
         waiting = pending.keys() & batches.jobs.keys()
         if waiting:
             report.running = [job.batch for job in batches.jobs.jobs]

@@ -25,6 +25,7 @@ from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import parse_json
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.languages import check_code
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weaker_shape
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Usage
 
 if TYPE_CHECKING:
@@ -73,6 +74,10 @@ class Tally:
     """By digest key: an error line, a status other than 200, a reply of no readable shape."""
     unreturned: set[str] = field(default_factory=set)
     """Digest keys the batch held and returned nothing for (it expired, failed or was cancelled)."""
+    reshaped: dict[str, str] = field(default_factory=dict)
+    """By digest key: what the server said refusing the line's response format or token limit
+    (`model_server.weaker_shape`); `prefetch --batch` asks again in the weaker shape, `batch
+    ingest` reports them as failed."""
     refused: list[str] = field(default_factory=list)
     """Why lines were refused unread: a `custom_id` the site does not ask, a duplicate, a malformed line."""
     cached: int = 0
@@ -213,6 +218,10 @@ class Results:
         self.tally = Tally()
         self.seen: set[str] = set()
         """Keys a line was read for."""
+        self.shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0])
+        """The shape the lines being read were sent in (a batch's, recorded with it; what `batch export` writes)."""
+        self.weaker: tuple[str, str] | None = None
+        """The shape to ask again in, learnt from lines refusing theirs (`Tally.reshaped`)."""
         self._to_put: list[tuple[str, Digest]] = []
 
     def read(self, stream: IO[bytes]) -> None:
@@ -253,8 +262,18 @@ class Results:
                 self.tally.unreturned.add(key)
                 return
             message = error.get("message") if isinstance(error, dict) else None
-            said = message or code or (f"HTTP {status}" if status is not None else "no response")
-            self.tally.failed[key] = f"the batch returned an error: {str(said)[:300]}"
+            if message is None and isinstance(body, dict) and isinstance(body.get("error"), dict):
+                message = body["error"].get("message")  # an HTTP error: the server's answer is the line's body
+            said = str(message or code or (f"HTTP {status}" if status is not None else "no response"))[:300]
+            weaker = (
+                weaker_shape(status, json.dumps(body, default=str), self.shape) if isinstance(status, int) else None
+            )
+            if weaker is not None:  # the server refused the request's format or token limit, not the paper
+                self.seen.discard(key)  # its line may come again, in the weaker shape
+                self.tally.reshaped[key] = said
+                self.weaker = weaker
+                return
+            self.tally.failed[key] = f"the batch returned an error: {said}"
             return
         usage = self.tally.usage
         usage.requests += 1
@@ -283,6 +302,15 @@ class Results:
             if resolver.rejections.pop(key, None) is not None:
                 resolver.cache.forget_rejection(key)
         self._to_put.clear()
+
+    def refused_shape(self) -> None:
+        """Record lines that refused their shape (`Tally.reshaped`) as failed, saying what to change."""
+        for key, said in self.tally.reshaped.items():
+            self.tally.failed[key] = (
+                f"the server refused the request's response format {self.shape[0]} or token limit "
+                f"{self.shape[1]} ({said}); it takes {' and '.join(self.weaker or ())}"
+            )
+        self.tally.reshaped.clear()
 
     def settle(self, *, retry: Callable[[list[DigestRequest]], None] | None, retries: int) -> None:
         """Record every digest not accepted: ask up to ``retries`` again through ``retry``, the rest
@@ -364,6 +392,7 @@ def ingest_batch(resolver: Resolver, build: Build, requests: Iterable[DigestRequ
     for path in paths:
         with path.open("rb") as stream:
             results.read(stream)
+    results.refused_shape()
     results.settle(retry=None, retries=0)
     build.batch_usage = results.tally.usage
     report_refused(results.tally)

@@ -20,7 +20,7 @@ from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.keys import digest_key
 from mkdocs_arxiv_digest.llm import make_prompt
 from mkdocs_arxiv_digest.models import DigestRequest, Paper
-from tests.fakes import FakeArxiv, FakeLLM
+from tests.fakes import FakeArxiv, FakeLLM, request_format
 from tests.helpers import API_KEY, Site, block, clean_env
 from tests.test_cli import run
 
@@ -230,6 +230,44 @@ def test_an_expired_batch_is_resubmitted_for_what_it_did_not_return(
     first, second = (llm_api.batch_input(batch_id) for batch_id in llm_api.batches)
     assert [line["custom_id"] for line in second] == [line["custom_id"] for line in first[1:]]
     assert "3/3 papers complete" in result.stdout and chat_requests(llm_api) == 0
+
+
+def test_a_batch_server_refusing_json_schema_gets_the_lines_again_in_a_weaker_format(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    llm_api.kind = "deepseek"  # refuses json_schema, line by line, in the batch's error file
+
+    result = run(site.root, "prefetch", "--batch", "--poll", "0")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "The batch's server refused 3 requests in json_schema and max_tokens (This response_format type is "
+        "unavailable now); submitting them again with json_object+schema and max_tokens"
+    ) in result.stderr
+    first, second = (llm_api.batch_input(batch_id) for batch_id in llm_api.batches)
+    assert {request_format(line["body"]) for line in first} == {"json_schema"}
+    assert {request_format(line["body"]) for line in second} == {"json_object+schema"}
+    assert "3 accepted" in result.stdout and "3/3 papers complete" in result.stdout
+    assert chat_requests(llm_api) == 0  # nothing left to ask at full price
+
+
+def test_an_engine_refusing_json_schema_is_reported_by_ingest(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    run(site.root, "batch", "export", "requests.jsonl")
+    llm_api.kind = "llama-cpp-python"
+    output, errors = llm_api.batch_results((site.root / "requests.jsonl").read_text(encoding="utf-8"))
+    assert not output
+    (site.root / "errors.jsonl").write_text(errors, encoding="utf-8")
+
+    ingested = run(site.root, "batch", "ingest", "errors.jsonl")
+
+    assert ingested.returncode == 1 and "3 failed" in ingested.stdout
+    assert "the server refused the request's response format json_schema or token limit max_tokens" in ingested.stderr
+    assert "'loc': ('body', 'response_format', 'type')" in ingested.stderr  # what the engine said
+    assert "it takes json_object+schema and max_tokens" in ingested.stderr
 
 
 def test_export_then_results_then_ingest_completes_the_page(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:

@@ -354,9 +354,9 @@ def _grams(tokens: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
     # ingest's tens of thousands of texts cost one pass in C each, not a loop per word.
     sums = list(itertools.accumulate(map(weight, tokens), initial=0.0))
     ends = list(map(bisect.bisect_left, itertools.repeat(sums), [total + REPEAT_GRAM for total in sums[:-1]]))
-    count = bisect.bisect_left(ends, len(sums))  # runs that reach REPEAT_GRAM words before the text ends
-    runs = map(tuple, map(tokens.__getitem__, map(slice, range(count), ends)))
-    return list(zip(range(count), ends, runs))
+    del ends[bisect.bisect_left(ends, len(sums)) :]  # runs that reach REPEAT_GRAM words before the text ends
+    runs = map(tuple, map(tokens.__getitem__, map(slice, range(len(ends)), ends)))
+    return list(zip(range(len(ends)), ends, runs, strict=True))
 
 
 @functools.lru_cache(maxsize=256)  # an original abstract is judged against each of its replies
