@@ -29,6 +29,7 @@ from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weaker_shape
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Usage
 
 if TYPE_CHECKING:
+    from mkdocs_arxiv_digest.batch_workers import Verdict
     from mkdocs_arxiv_digest.llm import Prompt
     from mkdocs_arxiv_digest.resolver import Resolver
 
@@ -223,9 +224,42 @@ class Results:
         self.weaker: tuple[str, str] | None = None
         """The shape to ask again in, learnt from lines refusing theirs (`Tally.reshaped`)."""
         self._to_put: list[tuple[str, Digest]] = []
+        self._tokens: dict[str, tuple[int, int]] = {}
+        """Tokens of the replies being checked, by key (a rejected reply's count as rejected)."""
 
-    def read(self, stream: IO[bytes]) -> None:
-        """Read one results (or error) file in the Batch API's output format, a line at a time."""
+    def read(self, stream: IO[bytes], *, pool_from: int | None = None) -> None:
+        """Read one results (or error) file in the Batch API's output format, a line at a time.
+
+        A large file's replies are checked by a process per core (`batch_workers`; ``pool_from``:
+        from how many bytes), their verdicts taken in the file's order. Raises `BatchError` if a
+        checking process dies.
+        """
+        from mkdocs_arxiv_digest import batch_workers
+        from mkdocs_arxiv_digest.llm import read_reply
+
+        workers = batch_workers.worth_processes(stream, pool_from)
+        if not workers:
+            for key, (prompt, body) in self._checkable(stream):
+                self._accept(key, read_reply(prompt, body))
+        else:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                for key, verdict in batch_workers.checked_in_processes(self._checkable(stream), workers):
+                    self._accept(key, verdict)
+            except BrokenProcessPool as error:
+                raise BatchError(f"a process checking the replies stopped: {error}") from None
+        self.flush()
+
+    def _checkable(self, stream: IO[bytes]) -> Iterator[tuple[str, tuple[Prompt, dict[str, Any]]]]:
+        """The replies of ``stream`` to check, with their prompts (every other line is dealt with here)."""
+        for key, result in self._lines(stream):
+            body = self._received(key, result)
+            if body is not None:
+                yield key, (self.pending[key].prompt, body)
+
+    def _lines(self, stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The lines of ``stream`` for digests the site is missing, once each (the rest are tallied here)."""
         for number, line in enumerate(read_lines(stream), start=1):
             if line is None:
                 self.tally.refused.append(f"line {number}: longer than {MAX_LINE} bytes")
@@ -246,11 +280,11 @@ class Results:
                 self.tally.refused.append(f"line {number}: a second result for custom_id {custom_id[:80]!r}")
             else:
                 self.seen.add(custom_id)
-                self._check(custom_id, result)
-        self.flush()
+                yield custom_id, result
 
-    def _check(self, key: str, result: dict[str, Any]) -> None:
-        from mkdocs_arxiv_digest.llm import read_reply, tokens_of
+    def _received(self, key: str, result: dict[str, Any]) -> dict[str, Any] | None:
+        """The completion of a results line, to check; None for an error line (recorded here)."""
+        from mkdocs_arxiv_digest.llm import tokens_of
 
         response, error = result.get("response"), result.get("error")
         body = response.get("body") if isinstance(response, dict) else None
@@ -260,7 +294,7 @@ class Results:
             if code == "batch_expired":  # not run: its line may come again, from a resubmitted batch
                 self.seen.discard(key)
                 self.tally.unreturned.add(key)
-                return
+                return None
             message = error.get("message") if isinstance(error, dict) else None
             if message is None and isinstance(body, dict) and isinstance(body.get("error"), dict):
                 message = body["error"].get("message")  # an HTTP error: the server's answer is the line's body
@@ -272,17 +306,23 @@ class Results:
                 self.seen.discard(key)  # its line may come again, in the weaker shape
                 self.tally.reshaped[key] = said
                 self.weaker = weaker
-                return
+                return None
             self.tally.failed[key] = f"the batch returned an error: {said}"
-            return
+            return None
         usage = self.tally.usage
         usage.requests += 1
         prompt_tokens, completion_tokens = tokens_of(body)
         usage.prompt_tokens += prompt_tokens
         usage.completion_tokens += completion_tokens
-        digest, _content, problem, judged = read_reply(self.pending[key].prompt, body)
+        self._tokens[key] = (prompt_tokens, completion_tokens)
+        return body
+
+    def _accept(self, key: str, verdict: Verdict) -> None:
+        """Record a checked reply: cache it if accepted (`PUT_EVERY` at a time), else say why not."""
+        digest, _content, problem, judged = verdict
+        tokens = self._tokens.pop(key)
         if digest is None:
-            usage.rejected_tokens += prompt_tokens + completion_tokens
+            self.tally.usage.rejected_tokens += sum(tokens)
             (self.tally.rejected if judged else self.tally.failed)[key] = problem
             return
         self.tally.accepted += 1

@@ -14,12 +14,22 @@ import sys
 import time
 from pathlib import Path
 
-from mkdocs_arxiv_digest.batch_lines import Pending, export_paths, write_parts
+from mkdocs_arxiv_digest.batch_lines import (
+    Pending,
+    Results,
+    Tally,
+    export_paths,
+    pending_digests,
+    request_line,
+    write_parts,
+)
 from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import settings_from_options
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.keys import digest_key
 from mkdocs_arxiv_digest.llm import make_prompt
 from mkdocs_arxiv_digest.models import DigestRequest, Paper
+from mkdocs_arxiv_digest.pipeline import Pipeline
 from tests.fakes import FakeArxiv, FakeLLM, request_format
 from tests.helpers import API_KEY, Site, block, clean_env
 from tests.test_cli import run
@@ -47,6 +57,9 @@ PAPERS = {  # abstracts long enough for the fidelity checks to judge (real ones,
         "often competitive with prior fully supervised results, approaching human accuracy and robustness.",
     ),
 }
+
+
+MODEL = "gpt-4.1-mini"
 
 
 def batch_site(site: Site, arxiv_api: FakeArxiv, *, language: str = "zh") -> list[str]:
@@ -333,3 +346,41 @@ def test_requests_are_split_at_the_limits(tmp_path: Path) -> None:
     assert all(part.path.stat().st_size <= int(line * 1.9) for part in by_size)
     [first] = [json.loads(text) for text in (tmp_path / "a.jsonl").read_text().splitlines()[:1]]
     assert first["body"] == pending[0].prompt.body(shape)
+
+
+def _ingested(directory: Path, results: Path, *, pool_from: int) -> Tally:
+    """What reading ``results`` into a fresh cache of ``PAPERS`` comes to, checked in processes from ``pool_from`` bytes."""
+    cache = Cache(directory / "cache")
+    for arxiv_id, (title, abstract) in PAPERS.items():
+        cache.put_paper(parse_id(arxiv_id), Paper(arxiv_id, 1, title, abstract))
+    cache.close()
+    options = {"cache_dir": str(directory / "cache"), "language": "zh", "model": MODEL, "offline": False}
+    settings = settings_from_options(options, base_dir=directory, default_language="zh")
+    requests = [DigestRequest(parse_id(arxiv_id), "zh", MODEL) for arxiv_id in PAPERS]
+    with Pipeline(settings) as pipeline:
+        pending, settled = pending_digests(pipeline.resolver, pipeline.build, requests)
+        read = Results(pipeline.resolver, pipeline.build, pending, settled)
+        with results.open("rb") as stream:
+            read.read(stream, pool_from=pool_from)
+        assert len(pipeline.resolver.digests) == read.tally.accepted  # cached as read
+        return read.tally
+
+
+def test_replies_checked_in_a_process_per_core_get_the_same_verdicts(tmp_path: Path, llm_api: FakeLLM) -> None:
+    lines = []
+    for arxiv_id, (title, abstract) in PAPERS.items():
+        paper = Paper(arxiv_id, 1, title, abstract)
+        pending = Pending(digest_key(paper, "zh", MODEL), [], make_prompt(paper, "zh", MODEL))
+        lines.append(json.loads(request_line(pending, ("json_schema", "max_tokens"))))
+    # The second paper's reply is the first's (swapped ids: rejected), the third has no message (failed).
+    lines[1]["body"]["messages"] = lines[0]["body"]["messages"]
+    llm_api.batch_script = [None, None, "no-message"]
+    output, _errors = llm_api.batch_results("".join(json.dumps(line) + "\n" for line in lines))
+    results = tmp_path / "results.jsonl"
+    results.write_text(output, encoding="utf-8")
+
+    here = _ingested(tmp_path / "here", results, pool_from=10**12)
+    in_processes = _ingested(tmp_path / "processes", results, pool_from=0)
+
+    assert (here.accepted, len(here.rejected), len(here.failed)) == (1, 1, 1)
+    assert in_processes == here
