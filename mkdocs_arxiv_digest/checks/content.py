@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 import operator
 import re
 import unicodedata
@@ -349,12 +347,21 @@ def _terms(text: str) -> set[str]:
 
 def _grams(tokens: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
     """The runs of `REPEAT_GRAM` words of ``tokens`` (`text.units`): (start, end, run)."""
-    # The run from token i ends at the first j where the words from i reach REPEAT_GRAM:
-    # found by bisecting the running sums (exact: the weights are halves), so that a batch
-    # ingest's tens of thousands of texts cost one pass in C each, not a loop per word.
-    sums = list(itertools.accumulate(map(weight, tokens), initial=0.0))
-    ends = list(map(bisect.bisect_left, itertools.repeat(sums), [total + REPEAT_GRAM for total in sums[:-1]]))
-    del ends[bisect.bisect_left(ends, len(sums)) :]  # runs that reach REPEAT_GRAM words before the text ends
+    weights = list(map(weight, tokens))
+    ends: list[int] = []
+    # A window over the tokens: each run starts one token later and ends no earlier than
+    # the run before, so each token is added once and taken off once (not once per word
+    # of each run: a batch ingest judges tens of thousands of texts). The weights are
+    # halves: the sums are exact.
+    j, words = 0, 0.0
+    for i in range(len(tokens)):
+        while j < len(tokens) and words < REPEAT_GRAM:
+            words += weights[j]
+            j += 1
+        if words < REPEAT_GRAM:
+            break
+        ends.append(j)
+        words -= weights[i]
     runs = map(tuple, map(tokens.__getitem__, map(slice, range(len(ends)), ends)))
     return list(zip(range(len(ends)), ends, runs, strict=True))
 

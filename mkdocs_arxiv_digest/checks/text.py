@@ -25,6 +25,7 @@ _WIDTH_WORDS = {"FULLWIDTH", "HALFWIDTH"}
 URL = re.compile(r"\b(?:https?://|www\.)\S+|\barXiv:\S+", re.IGNORECASE)
 # Code: paths, options, identifiers, file names (github.com/x/y, --flag, model_name, torch.nn).
 CODE = re.compile(r"[!-~]*[/_=@|<>`][!-~]*|(?<![!-~])--?[A-Za-z][\w-]*|\b[A-Za-z]+(?:\.[A-Za-z]+)+\b")
+_CODE_MARK = re.compile(r"[/_=@|<>`.-]")  # what each alternative of `CODE` needs one of
 TEX = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]|\\[A-Za-z]+", re.DOTALL)
 LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 LATIN_WORD = re.compile(rf"[{LATIN_LETTERS}\d]+(?:['’][{LATIN_LETTERS}]+)*")
@@ -46,7 +47,8 @@ def prose_of(text: str, *, names: bool) -> str:
     text = unicodedata.normalize("NFC", text)
     text = URL.sub(" ", text)
     text = TEX.sub(" ", text)
-    text = CODE.sub(" ", text)
+    if _CODE_MARK.search(text):  # else nothing `CODE` matches (most translations and summaries)
+        text = CODE.sub(" ", text)
 
     def keep(match: re.Match[str]) -> str:
         word = match.group()
