@@ -34,6 +34,7 @@ from mkdocs_arxiv_digest.batch_lines import (
 )
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.errors import DigestError, log
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS
 from mkdocs_arxiv_digest.models import DigestRequest, Failure
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class Job:
     at: float = 0.0
     resubmitted: bool = False
     """It holds what an expired or failed batch did not return (it is not resubmitted again in the same run)."""
+    shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0])
+    """The response format and token limit's name its lines were sent with."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,7 +89,10 @@ class Job:
             raise ValueError("a batch job's `file` and `batch` must be ids")
         at = data.get("at", 0.0)
         at = float(at) if isinstance(at, (int, float)) and not isinstance(at, bool) else 0.0
-        return cls(keys, file, batch, at, data.get("resubmitted") is True)
+        shape = data.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and shape[0] in FORMATS and shape[1] in TOKEN_LIMITS):
+            shape = [FORMATS[0], TOKEN_LIMITS[0]]  # recorded before shapes were: the strongest, as sent then
+        return cls(keys, file, batch, at, data.get("resubmitted") is True, (shape[0], shape[1]))
 
 
 # -- the provider's Batch API ----------------------------------------------------------
@@ -150,7 +156,9 @@ class Batches:
             for part in parts:
                 with part.path.open("rb") as stream:
                     uploaded = self._call("upload the requests", self.client.files.create, file=stream, purpose="batch")
-                job = Job(part.keys, file=uploaded.id, at=self.resolver.cache.now(), resubmitted=resubmitted)
+                job = Job(
+                    part.keys, file=uploaded.id, at=self.resolver.cache.now(), resubmitted=resubmitted, shape=self.shape
+                )
                 self.jobs.jobs.append(job)
                 self.jobs.save()  # the file first: a kill now finds the batch by its input file
                 self._create(job)
@@ -182,12 +190,19 @@ class Batches:
             else:
                 self._create(job)
 
-    def wait(self, progress: Callable[[int, int, int], None] | None = None) -> dict[str, Any]:
-        """Poll every job's batch every `poll` seconds until each has ended; their last states by batch id."""
+    def wait(
+        self,
+        progress: Callable[[int, int, int], None] | None = None,
+        *,
+        jobs: list[Job] | None = None,
+        once: bool = False,
+    ) -> dict[str, Any]:
+        """Poll every job's batch (or those of ``jobs``) every `poll` seconds until each has ended, or
+        (``once``) just once; their last states by batch id."""
         states: dict[str, Any] = {}
         while True:
             done = failed = total = 0
-            for job in self.jobs.jobs:
+            for job in self.jobs.jobs if jobs is None else jobs:
                 batch = states.get(job.batch)
                 if batch is None or batch.status not in ENDED:
                     batch = states[job.batch] = self._call("ask for the batch", self.client.batches.retrieve, job.batch)
@@ -198,7 +213,7 @@ class Batches:
             if progress is not None:
                 progress(done + failed, total, failed)
             running = [batch_id for batch_id, batch in states.items() if batch.status not in ENDED]
-            if not running:
+            if not running or once:
                 return states
             log.info(f"Batch {', '.join(running)}: {done + failed}/{total} done, {failed} failed")
             self.sleep(self.poll)
@@ -212,7 +227,10 @@ class Batches:
         """
         again: list[str] = []
         for job in list(self.jobs.jobs):
-            batch = states[job.batch]
+            batch = states.get(job.batch)
+            if batch is None or batch.status not in ENDED:
+                continue  # still running (`--no-wait`), or submitted after ``states`` were asked for
+            results.shape = job.shape
             with tempfile.TemporaryDirectory(prefix="arxiv-digest-results-") as directory:
                 for file_id in (batch.output_file_id, batch.error_file_id):
                     if file_id:
@@ -224,7 +242,9 @@ class Batches:
             missing = [
                 key
                 for key in job.keys
-                if key in results.pending and (key not in results.seen or key in tally.unreturned)
+                if key in results.pending
+                and key not in tally.reshaped  # asked again in another shape (`reshape`)
+                and (key not in results.seen or key in tally.unreturned)
             ]
             tally.unreturned.update(missing)
             if batch.status != "completed" or missing:
@@ -251,6 +271,21 @@ class Batches:
                 response.stream_to_file(path)
 
         self._call("download the results", download)
+
+    def reshape(self, results: Results, pending: dict[str, Pending]) -> None:
+        """Ask again, in the weaker shape they point to, for the lines whose server refused their shape."""
+        reshaped, weaker = results.tally.reshaped, results.weaker
+        if not reshaped or weaker is None:
+            return
+        said = next(iter(reshaped.values()))
+        log.warning(
+            f"The batch's server refused {len(reshaped)} requests in {' and '.join(results.shape)} ({said}); "
+            f"submitting them again with {' and '.join(weaker)}"
+        )
+        self.shape = weaker
+        keys = list(reshaped)
+        reshaped.clear()
+        self.submit(pending, keys)
 
     def _call(self, what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         import openai
@@ -287,8 +322,10 @@ def prefetch_batch(
     """Every missing digest of ``requests`` through the Batch API: submit (or pick up), wait, collect.
 
     One process at a time per cache (`BatchError` for a second), so two prefetches cannot
-    both submit. With ``wait`` false, submit and return: the requests still in a batch are
-    this build's failures ("waiting in batch ...").
+    both submit. With ``wait`` false, the batches recorded by an earlier run are asked
+    about once, and those that have ended are collected as a waiting run collects them;
+    the new requests are submitted and not waited for, nor are batches still running:
+    their requests are this build's failures ("waiting in batch ...").
     """
     from filelock import FileLock, Timeout
 
@@ -305,28 +342,36 @@ def prefetch_batch(
             resolver, build, client, shape=shape, poll=poll, sleep=sleep, max_requests=max_requests, max_bytes=max_bytes
         )
         batches.adopt()
+        earlier = list(batches.jobs.jobs)
         in_jobs = batches.jobs.keys()
         batches.submit(pending, [key for key in pending if key not in in_jobs])
         results = Results(resolver, build, pending, settled)
         report = Report(requests=len(pending), tally=results.tally)
-        if not wait:
-            waiting = batches.jobs.keys()
-            ids = ", ".join(job.batch for job in batches.jobs.jobs)
-            for key in pending.keys() & waiting:
+        if wait:
+            while batches.jobs.jobs:
+                again = batches.collect(results, batches.wait(progress))
+                batches.submit(pending, again, resubmitted=True)
+                batches.reshape(results, pending)
+        elif earlier:  # what ended since the last run is collected now; nothing is waited for
+            again = batches.collect(results, batches.wait(progress, jobs=earlier, once=True))
+            batches.submit(pending, again, resubmitted=True)
+            batches.reshape(results, pending)
+        waiting = pending.keys() & batches.jobs.keys()
+        if waiting:
+            report.running = [job.batch for job in batches.jobs.jobs]
+            for key in waiting:
                 for request in pending[key].requests:
                     build.failures[request] = Failure(
-                        f"no summary yet: waiting in batch {ids} (`arxiv-digest prefetch --batch` collects it)"
+                        f"no summary yet: waiting in batch {', '.join(report.running)}"
+                        " (`arxiv-digest prefetch --batch` collects it)"
                     )
-            report.waiting, report.submitted = len(pending.keys() & waiting), batches.submitted
-            return report
-        while batches.jobs.jobs:
-            again = batches.collect(results, batches.wait(progress))
-            batches.submit(pending, again, resubmitted=True)
+            report.waiting = len(waiting)
         results.settle(retry=retry, retries=retries)
         tally = results.tally
         tally.unreturned = {key for key in tally.unreturned if key not in resolver.digests and key not in tally.failed}
         report.submitted = batches.submitted
-        build.batch_usage = tally.usage
+        if wait or tally.usage.requests:
+            build.batch_usage = tally.usage
         report_refused(tally)
         return report
     finally:

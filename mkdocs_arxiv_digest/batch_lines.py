@@ -25,9 +25,11 @@ from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import parse_json
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.languages import check_code
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weaker_shape
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Usage
 
 if TYPE_CHECKING:
+    from mkdocs_arxiv_digest.batch_workers import Verdict
     from mkdocs_arxiv_digest.llm import Prompt
     from mkdocs_arxiv_digest.resolver import Resolver
 
@@ -73,6 +75,10 @@ class Tally:
     """By digest key: an error line, a status other than 200, a reply of no readable shape."""
     unreturned: set[str] = field(default_factory=set)
     """Digest keys the batch held and returned nothing for (it expired, failed or was cancelled)."""
+    reshaped: dict[str, str] = field(default_factory=dict)
+    """By digest key: what the server said refusing the line's response format or token limit
+    (`model_server.weaker_shape`); `prefetch --batch` asks again in the weaker shape, `batch
+    ingest` reports them as failed."""
     refused: list[str] = field(default_factory=list)
     """Why lines were refused unread: a `custom_id` the site does not ask, a duplicate, a malformed line."""
     cached: int = 0
@@ -213,10 +219,47 @@ class Results:
         self.tally = Tally()
         self.seen: set[str] = set()
         """Keys a line was read for."""
+        self.shape: tuple[str, str] = (FORMATS[0], TOKEN_LIMITS[0])
+        """The shape the lines being read were sent in (a batch's, recorded with it; what `batch export` writes)."""
+        self.weaker: tuple[str, str] | None = None
+        """The shape to ask again in, learnt from lines refusing theirs (`Tally.reshaped`)."""
         self._to_put: list[tuple[str, Digest]] = []
+        self._tokens: dict[str, tuple[int, int]] = {}
+        """Tokens of the replies being checked, by key (a rejected reply's count as rejected)."""
 
-    def read(self, stream: IO[bytes]) -> None:
-        """Read one results (or error) file in the Batch API's output format, a line at a time."""
+    def read(self, stream: IO[bytes], *, pool_from: int | None = None) -> None:
+        """Read one results (or error) file in the Batch API's output format, a line at a time.
+
+        A large file's replies are checked by a process per core (`batch_workers`; ``pool_from``:
+        from how many bytes), their verdicts taken in the file's order. Raises `BatchError` if a
+        checking process dies.
+        """
+        from mkdocs_arxiv_digest import batch_workers
+        from mkdocs_arxiv_digest.llm import read_reply
+
+        workers = batch_workers.worth_processes(stream, pool_from)
+        if not workers:
+            for key, (prompt, body) in self._checkable(stream):
+                self._accept(key, read_reply(prompt, body))
+        else:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                for key, verdict in batch_workers.checked_in_processes(self._checkable(stream), workers):
+                    self._accept(key, verdict)
+            except BrokenProcessPool as error:
+                raise BatchError(f"a process checking the replies stopped: {error}") from None
+        self.flush()
+
+    def _checkable(self, stream: IO[bytes]) -> Iterator[tuple[str, tuple[Prompt, dict[str, Any]]]]:
+        """The replies of ``stream`` to check, with their prompts (every other line is dealt with here)."""
+        for key, result in self._lines(stream):
+            body = self._received(key, result)
+            if body is not None:
+                yield key, (self.pending[key].prompt, body)
+
+    def _lines(self, stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The lines of ``stream`` for digests the site is missing, once each (the rest are tallied here)."""
         for number, line in enumerate(read_lines(stream), start=1):
             if line is None:
                 self.tally.refused.append(f"line {number}: longer than {MAX_LINE} bytes")
@@ -237,11 +280,11 @@ class Results:
                 self.tally.refused.append(f"line {number}: a second result for custom_id {custom_id[:80]!r}")
             else:
                 self.seen.add(custom_id)
-                self._check(custom_id, result)
-        self.flush()
+                yield custom_id, result
 
-    def _check(self, key: str, result: dict[str, Any]) -> None:
-        from mkdocs_arxiv_digest.llm import read_reply, tokens_of
+    def _received(self, key: str, result: dict[str, Any]) -> dict[str, Any] | None:
+        """The completion of a results line, to check; None for an error line (recorded here)."""
+        from mkdocs_arxiv_digest.llm import tokens_of
 
         response, error = result.get("response"), result.get("error")
         body = response.get("body") if isinstance(response, dict) else None
@@ -251,19 +294,35 @@ class Results:
             if code == "batch_expired":  # not run: its line may come again, from a resubmitted batch
                 self.seen.discard(key)
                 self.tally.unreturned.add(key)
-                return
+                return None
             message = error.get("message") if isinstance(error, dict) else None
-            said = message or code or (f"HTTP {status}" if status is not None else "no response")
-            self.tally.failed[key] = f"the batch returned an error: {str(said)[:300]}"
-            return
+            if message is None and isinstance(body, dict) and isinstance(body.get("error"), dict):
+                message = body["error"].get("message")  # an HTTP error: the server's answer is the line's body
+            said = str(message or code or (f"HTTP {status}" if status is not None else "no response"))[:300]
+            weaker = (
+                weaker_shape(status, json.dumps(body, default=str), self.shape) if isinstance(status, int) else None
+            )
+            if weaker is not None:  # the server refused the request's format or token limit, not the paper
+                self.seen.discard(key)  # its line may come again, in the weaker shape
+                self.tally.reshaped[key] = said
+                self.weaker = weaker
+                return None
+            self.tally.failed[key] = f"the batch returned an error: {said}"
+            return None
         usage = self.tally.usage
         usage.requests += 1
         prompt_tokens, completion_tokens = tokens_of(body)
         usage.prompt_tokens += prompt_tokens
         usage.completion_tokens += completion_tokens
-        digest, _content, problem, judged = read_reply(self.pending[key].prompt, body)
+        self._tokens[key] = (prompt_tokens, completion_tokens)
+        return body
+
+    def _accept(self, key: str, verdict: Verdict) -> None:
+        """Record a checked reply: cache it if accepted (`PUT_EVERY` at a time), else say why not."""
+        digest, _content, problem, judged = verdict
+        tokens = self._tokens.pop(key)
         if digest is None:
-            usage.rejected_tokens += prompt_tokens + completion_tokens
+            self.tally.usage.rejected_tokens += sum(tokens)
             (self.tally.rejected if judged else self.tally.failed)[key] = problem
             return
         self.tally.accepted += 1
@@ -283,6 +342,15 @@ class Results:
             if resolver.rejections.pop(key, None) is not None:
                 resolver.cache.forget_rejection(key)
         self._to_put.clear()
+
+    def refused_shape(self) -> None:
+        """Record lines that refused their shape (`Tally.reshaped`) as failed, saying what to change."""
+        for key, said in self.tally.reshaped.items():
+            self.tally.failed[key] = (
+                f"the server refused the request's response format {self.shape[0]} or token limit "
+                f"{self.shape[1]} ({said}); it takes {' and '.join(self.weaker or ())}"
+            )
+        self.tally.reshaped.clear()
 
     def settle(self, *, retry: Callable[[list[DigestRequest]], None] | None, retries: int) -> None:
         """Record every digest not accepted: ask up to ``retries`` again through ``retry``, the rest
@@ -315,6 +383,8 @@ class Report:
     """Batches made by this run."""
     waiting: int = 0
     """Requests in batches not yet ended (`--no-wait`)."""
+    running: list[str] = field(default_factory=list)
+    """Those batches."""
     tally: Tally = field(default_factory=Tally)
 
     def line(self) -> str:
@@ -326,7 +396,7 @@ class Report:
         if tally.refused:
             parts.append(f"{len(tally.refused)} lines refused")
         if self.waiting:
-            parts.append(f"{self.waiting} waiting in batch {', '.join(self.submitted) or '(earlier)'}")
+            parts.append(f"{self.waiting} waiting in batch {', '.join(self.running)}")
         priced = (
             f"{usage.requests} requests, {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
             f" {PRICING_NOTE}"
@@ -362,6 +432,7 @@ def ingest_batch(resolver: Resolver, build: Build, requests: Iterable[DigestRequ
     for path in paths:
         with path.open("rb") as stream:
             results.read(stream)
+    results.refused_shape()
     results.settle(retry=None, retries=0)
     build.batch_usage = results.tally.usage
     report_refused(results.tally)

@@ -81,15 +81,26 @@ class ModelServer:
         with self._lock:
             if shape != (self.format, self.token_limit):
                 return True  # another request learnt already: ask again in the new shape
-            if _TOKEN_LIMIT_WORDS.search(said) and self.token_limit == TOKEN_LIMITS[0]:
-                self.token_limit = TOKEN_LIMITS[1]
-                log.info(f"{self.name} refused max_tokens ({error.status_code}); using max_completion_tokens")
-                return True
-            if _FORMAT_WORDS.search(said) and self.format != FORMATS[-1]:
-                self.format = FORMATS[FORMATS.index(self.format) + 1]
-                log.info(f"{self.name} refused {shape[0]} ({error.status_code}); using {self.format}")
-                return True
-        return False
+            weaker = weaker_shape(error.status_code, said, shape)
+            if weaker is None:
+                return False
+            self.format, self.token_limit = weaker
+            part = 1 if weaker[1] != shape[1] else 0  # the token limit's name, or the format
+            log.info(f"{self.name} refused {shape[part]} ({error.status_code}); using {weaker[part]}")
+            return True
+
+
+def weaker_shape(status: int, said: str, shape: tuple[str, str]) -> tuple[str, str] | None:
+    """The shape to ask in when a server answered ``status`` saying ``said`` to a request in ``shape``:
+    the token limit's other name, or the next weaker format; None if it refused nothing of ``shape``
+    (or nothing weaker is left). Interactive replies (`ModelServer`) and a batch's error lines learn by it."""
+    if status not in REFUSAL_STATUSES:
+        return None
+    if _TOKEN_LIMIT_WORDS.search(said) and shape[1] == TOKEN_LIMITS[0]:
+        return (shape[0], TOKEN_LIMITS[1])
+    if _FORMAT_WORDS.search(said) and shape[0] != FORMATS[-1]:
+        return (FORMATS[FORMATS.index(shape[0]) + 1], shape[1])
+    return None
 
 
 def request_body(

@@ -14,13 +14,23 @@ import sys
 import time
 from pathlib import Path
 
-from mkdocs_arxiv_digest.batch_lines import Pending, export_paths, write_parts
+from mkdocs_arxiv_digest.batch_lines import (
+    Pending,
+    Results,
+    Tally,
+    export_paths,
+    pending_digests,
+    request_line,
+    write_parts,
+)
 from mkdocs_arxiv_digest.cache import Cache
+from mkdocs_arxiv_digest.config import settings_from_options
 from mkdocs_arxiv_digest.ids import parse_id
 from mkdocs_arxiv_digest.keys import digest_key
 from mkdocs_arxiv_digest.llm import make_prompt
 from mkdocs_arxiv_digest.models import DigestRequest, Paper
-from tests.fakes import FakeArxiv, FakeLLM
+from mkdocs_arxiv_digest.pipeline import Pipeline
+from tests.fakes import FakeArxiv, FakeLLM, request_format
 from tests.helpers import API_KEY, Site, block, clean_env
 from tests.test_cli import run
 
@@ -47,6 +57,9 @@ PAPERS = {  # abstracts long enough for the fidelity checks to judge (real ones,
         "often competitive with prior fully supervised results, approaching human accuracy and robustness.",
     ),
 }
+
+
+MODEL = "gpt-4.1-mini"
 
 
 def batch_site(site: Site, arxiv_api: FakeArxiv, *, language: str = "zh") -> list[str]:
@@ -194,6 +207,29 @@ def test_no_wait_submits_and_a_later_prefetch_collects(site: Site, arxiv_api: Fa
     assert len(llm_api.batch_creates) == 1 and "3 accepted" in collected.stdout
 
 
+def test_no_wait_collects_a_batch_that_has_ended_and_leaves_one_still_running(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    llm_api.batch_polls = 10**6  # running until told otherwise
+    run(site.root, "prefetch", "--batch", "--no-wait")
+
+    running = run(site.root, "prefetch", "--batch", "--no-wait")
+
+    assert running.returncode == 0, running.stderr
+    assert "3 waiting in batch batch_1" in running.stdout and "0/3 papers complete" in running.stdout
+    assert llm_api.batches["batch_1"]["polls"] == 1  # asked once, not waited for
+    llm_api.batch_polls = 0  # it ends
+
+    ended = run(site.root, "prefetch", "--batch", "--no-wait")
+
+    assert ended.returncode == 0, ended.stderr
+    assert "3 accepted" in ended.stdout and "waiting" not in ended.stdout
+    assert "3/3 papers complete" in ended.stdout
+    assert len(llm_api.batch_creates) == 1 and chat_requests(llm_api) == 0
+    assert Cache(site.cache_dir).get_records("batch", ["jobs"], lambda data: data)["jobs"]["jobs"] == []
+
+
 def test_an_expired_batch_is_resubmitted_for_what_it_did_not_return(
     site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
 ) -> None:
@@ -207,6 +243,44 @@ def test_an_expired_batch_is_resubmitted_for_what_it_did_not_return(
     first, second = (llm_api.batch_input(batch_id) for batch_id in llm_api.batches)
     assert [line["custom_id"] for line in second] == [line["custom_id"] for line in first[1:]]
     assert "3/3 papers complete" in result.stdout and chat_requests(llm_api) == 0
+
+
+def test_a_batch_server_refusing_json_schema_gets_the_lines_again_in_a_weaker_format(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    llm_api.kind = "deepseek"  # refuses json_schema, line by line, in the batch's error file
+
+    result = run(site.root, "prefetch", "--batch", "--poll", "0")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "The batch's server refused 3 requests in json_schema and max_tokens (This response_format type is "
+        "unavailable now); submitting them again with json_object+schema and max_tokens"
+    ) in result.stderr
+    first, second = (llm_api.batch_input(batch_id) for batch_id in llm_api.batches)
+    assert {request_format(line["body"]) for line in first} == {"json_schema"}
+    assert {request_format(line["body"]) for line in second} == {"json_object+schema"}
+    assert "3 accepted" in result.stdout and "3/3 papers complete" in result.stdout
+    assert chat_requests(llm_api) == 0  # nothing left to ask at full price
+
+
+def test_an_engine_refusing_json_schema_is_reported_by_ingest(
+    site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
+) -> None:
+    batch_site(site, arxiv_api)
+    run(site.root, "batch", "export", "requests.jsonl")
+    llm_api.kind = "llama-cpp-python"
+    output, errors = llm_api.batch_results((site.root / "requests.jsonl").read_text(encoding="utf-8"))
+    assert not output
+    (site.root / "errors.jsonl").write_text(errors, encoding="utf-8")
+
+    ingested = run(site.root, "batch", "ingest", "errors.jsonl")
+
+    assert ingested.returncode == 1 and "3 failed" in ingested.stdout
+    assert "the server refused the request's response format json_schema or token limit max_tokens" in ingested.stderr
+    assert "'loc': ('body', 'response_format', 'type')" in ingested.stderr  # what the engine said
+    assert "it takes json_object+schema and max_tokens" in ingested.stderr
 
 
 def test_export_then_results_then_ingest_completes_the_page(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
@@ -272,3 +346,41 @@ def test_requests_are_split_at_the_limits(tmp_path: Path) -> None:
     assert all(part.path.stat().st_size <= int(line * 1.9) for part in by_size)
     [first] = [json.loads(text) for text in (tmp_path / "a.jsonl").read_text().splitlines()[:1]]
     assert first["body"] == pending[0].prompt.body(shape)
+
+
+def _ingested(directory: Path, results: Path, *, pool_from: int) -> Tally:
+    """What reading ``results`` into a fresh cache of ``PAPERS`` comes to, checked in processes from ``pool_from`` bytes."""
+    cache = Cache(directory / "cache")
+    for arxiv_id, (title, abstract) in PAPERS.items():
+        cache.put_paper(parse_id(arxiv_id), Paper(arxiv_id, 1, title, abstract))
+    cache.close()
+    options = {"cache_dir": str(directory / "cache"), "language": "zh", "model": MODEL, "offline": False}
+    settings = settings_from_options(options, base_dir=directory, default_language="zh")
+    requests = [DigestRequest(parse_id(arxiv_id), "zh", MODEL) for arxiv_id in PAPERS]
+    with Pipeline(settings) as pipeline:
+        pending, settled = pending_digests(pipeline.resolver, pipeline.build, requests)
+        read = Results(pipeline.resolver, pipeline.build, pending, settled)
+        with results.open("rb") as stream:
+            read.read(stream, pool_from=pool_from)
+        assert len(pipeline.resolver.digests) == read.tally.accepted  # cached as read
+        return read.tally
+
+
+def test_replies_checked_in_a_process_per_core_get_the_same_verdicts(tmp_path: Path, llm_api: FakeLLM) -> None:
+    lines = []
+    for arxiv_id, (title, abstract) in PAPERS.items():
+        paper = Paper(arxiv_id, 1, title, abstract)
+        pending = Pending(digest_key(paper, "zh", MODEL), [], make_prompt(paper, "zh", MODEL))
+        lines.append(json.loads(request_line(pending, ("json_schema", "max_tokens"))))
+    # The second paper's reply is the first's (swapped ids: rejected), the third has no message (failed).
+    lines[1]["body"]["messages"] = lines[0]["body"]["messages"]
+    llm_api.batch_script = [None, None, "no-message"]
+    output, _errors = llm_api.batch_results("".join(json.dumps(line) + "\n" for line in lines))
+    results = tmp_path / "results.jsonl"
+    results.write_text(output, encoding="utf-8")
+
+    here = _ingested(tmp_path / "here", results, pool_from=10**12)
+    in_processes = _ingested(tmp_path / "processes", results, pool_from=0)
+
+    assert (here.accepted, len(here.rejected), len(here.failed)) == (1, 1, 1)
+    assert in_processes == here

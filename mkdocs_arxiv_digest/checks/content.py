@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mkdocs_arxiv_digest import languages
 from mkdocs_arxiv_digest.checks.completeness import length_ratios
@@ -127,6 +128,7 @@ _LAYOUT = re.compile(
 _CJK_RUN = re.compile(f"[{CJK}]+")
 _TOKEN = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 _TERM_WORD = re.compile(r"[^\W\d_]{4,}")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def is_translated_title(original: str, translated: str) -> bool:
@@ -204,7 +206,9 @@ def summary_problems(
 
 def repetition_problem(field: str, text: str, original: str = "") -> Problem | None:
     """Whether ``text`` repeats itself (more than ``original``, the text it translates, does)."""
-    if _repeated_share(text) - (_repeated_share(original) if original else 0.0) <= MAX_REPEATED_SHARE:
+    share = _repeated_share(text)
+    # The original's share only lowers it: not worth computing when this one is low (nearly always).
+    if share <= MAX_REPEATED_SHARE or share - (_repeated_share(original) if original else 0.0) <= MAX_REPEATED_SHARE:
         return None
     phrase, times = _repeated_phrase(text)
     what = {"abstract": "translate each sentence of the abstract once", "title": "translate the title once"}
@@ -256,8 +260,13 @@ def _echoes(summary: str, instructions: str) -> bool:
     if not instructions:
         return False
     words = WORDS.findall(summary.casefold())
-    runs = set(_runs(WORDS.findall(instructions.casefold())))
+    runs = _instruction_runs(instructions)
     return any(run in runs for run in _runs(words))
+
+
+@functools.lru_cache(maxsize=8)  # one prompt's instructions serve every paper of a language and model
+def _instruction_runs(instructions: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(_runs(WORDS.findall(instructions.casefold())))
 
 
 def _runs(words: list[str]) -> Iterable[tuple[str, ...]]:
@@ -274,20 +283,29 @@ def _layout(summary: str, paper: list[str]) -> str | None:
 
 def _copied(summary: str, abstracts: list[str]) -> str | None:
     """The run ``summary`` copies from one of ``abstracts``, if long enough to be a copy (`COPY_RUN`, `COPY_SHARE`)."""
-    normal = unicodedata.normalize("NFKC", summary)
-    matches = list(_TOKEN.finditer(normal.casefold()))
-    words = [match.group() for match in matches]
-    total = sum(weight(unit) for unit in words)
+    words = units(summary)
+    weights = list(map(weight, words))
+    total = sum(weights)
+    least = max(COPY_RUN, COPY_SHARE * total)
     for abstract in abstracts:
-        start, end = _longest_common_run(words, units(abstract))
-        run = sum(weight(unit) for unit in words[start:end])
+        # A copied run is of words the abstract has: when those are fewer than a copy needs
+        # (nearly always), the abstract need not be cut into words. A unit of the abstract
+        # is part of its text as `units` reads it, so this is found by looking them up in it.
+        found = unicodedata.normalize("NFKC", abstract).casefold()
+        if sum(w for word, w in zip(words, weights, strict=True) if word in found) < least:
+            continue
+        other = units(abstract)
+        start, end = _longest_common_run(words, other)
+        run = sum(weights[start:end])
         if run >= COPY_RUN and run >= COPY_SHARE * total:
+            normal = unicodedata.normalize("NFKC", summary)
+            matches = list(_TOKEN.finditer(normal.casefold()))  # where each of ``words`` is
             written = summary if len(normal) == len(summary) else normal  # as written when NFKC kept the offsets
             return _shown(written[matches[start].start() : matches[end - 1].end()])
     return None
 
 
-def _longest_common_run(words: list[str], other: list[str]) -> tuple[int, int]:
+def _longest_common_run(words: Sequence[str], other: Sequence[str]) -> tuple[int, int]:
     """The span of ``words`` that is the longest run of consecutive units also consecutive in ``other``."""
     # The classic table, kept only where a unit of ``words`` occurs in ``other`` (a batch
     # ingest checks thousands of summaries against abstracts of hundreds of units).
@@ -307,8 +325,13 @@ def _longest_common_run(words: list[str], other: list[str]) -> tuple[int, int]:
 
 def _shares_terms(summary: str, paper: list[str]) -> bool:
     """Whether ``summary`` shares at least `MIN_SHARED_TERMS` distinctive terms with ``paper``'s texts."""
-    known = set().union(*(_terms(text) for text in paper))
-    return len(_terms(summary) & known) >= MIN_SHARED_TERMS
+    terms = _terms(summary)
+    shared: set[str] = set()
+    for text in sorted(paper, key=len):  # the short texts first: the title often settles it
+        shared |= terms & _terms(text)
+        if len(shared) >= MIN_SHARED_TERMS:
+            return True
+    return len(shared) >= MIN_SHARED_TERMS
 
 
 def _terms(text: str) -> set[str]:
@@ -316,37 +339,44 @@ def _terms(text: str) -> set[str]:
     light stem: ``hallucinations`` and ``hallucinated``), numbers, and CJK character pairs beyond `_GENERIC_CJK`."""
     text = unicodedata.normalize("NFKC", text).casefold()
     terms = {word[:6] for word in _TERM_WORD.findall(text) if word not in _GENERIC and not is_cjk(word[0])}
-    terms |= set(re.findall(r"\d+(?:\.\d+)?", text))
+    terms |= set(_NUMBER.findall(text))
     for run in _CJK_RUN.findall(text):
-        terms |= {run[i : i + 2] for i in range(len(run) - 1)} - _GENERIC_CJK
+        terms |= set(map(operator.add, run, run[1:])) - _GENERIC_CJK  # its character pairs
     return terms
 
 
-def _grams(text: str) -> tuple[list[re.Match[str]], list[str], list[tuple[int, int, tuple[str, ...]]]]:
-    """``text``'s tokens (NFKC, casefolded) and its runs of `REPEAT_GRAM` words: (start, end, run)."""
-    # NFKC and casefold keep the length of the texts a reply holds (CJK, Latin, digits).
-    matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).casefold()))
-    tokens = [match.group() for match in matches]
-    grams: list[tuple[int, int, tuple[str, ...]]] = []
+def _grams(tokens: Sequence[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """The runs of `REPEAT_GRAM` words of ``tokens`` (`text.units`): (start, end, run)."""
+    weights = list(map(weight, tokens))
+    ends: list[int] = []
+    # A window over the tokens: each run starts one token later and ends no earlier than
+    # the run before, so each token is added once and taken off once (not once per word
+    # of each run: a batch ingest judges tens of thousands of texts). The weights are
+    # halves: the sums are exact.
+    j, words = 0, 0.0
     for i in range(len(tokens)):
-        j, words = i, 0.0
         while j < len(tokens) and words < REPEAT_GRAM:
-            words += weight(tokens[j])
+            words += weights[j]
             j += 1
         if words < REPEAT_GRAM:
             break
-        grams.append((i, j, tuple(tokens[i:j])))
-    return matches, tokens, grams
+        ends.append(j)
+        words -= weights[i]
+    runs = map(tuple, map(tokens.__getitem__, map(slice, range(len(ends)), ends)))
+    return list(zip(range(len(ends)), ends, runs, strict=True))
 
 
 @functools.lru_cache(maxsize=256)  # an original abstract is judged against each of its replies
 def _repeated_share(text: str) -> float:
     """The share of ``text``'s characters in runs said `MIN_REPEATS` times or more, past their first time."""
-    _matches, tokens, grams = _grams(text)
+    tokens = units(text)
+    grams = _grams(tokens)
     letters = sum(map(len, tokens))
     if not letters or not grams:
         return 0.0
-    counts = Counter(gram for _i, _j, gram in grams)
+    counts = Counter(map(operator.itemgetter(2), grams))
+    if max(counts.values()) < MIN_REPEATS:
+        return 0.0  # no loop (nearly every text)
     seen: set[tuple[str, ...]] = set()
     covered = [False] * len(tokens)
     for i, j, gram in grams:
@@ -358,7 +388,10 @@ def _repeated_share(text: str) -> float:
 
 def _repeated_phrase(text: str) -> tuple[str, int]:
     """``text``'s most repeated run, as written, and how often: for the message fed back (rare)."""
-    matches, _tokens, grams = _grams(text)
+    # The tokens of `text.units`, with where each is (NFKC and casefold keep the length of
+    # the texts a reply holds: CJK, Latin, digits).
+    matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).casefold()))
+    grams = _grams([match.group() for match in matches])
     counts = Counter(gram for _i, _j, gram in grams)
     first: dict[tuple[str, ...], int] = {}
     for i, _j, gram in grams:

@@ -16,10 +16,11 @@ original wrote in digits may be written in words or CJK numerals (``12``, ``twel
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mkdocs_arxiv_digest.checks.problem import Problem
 
@@ -77,11 +78,12 @@ _CJK_LARGE = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_0
 
 # A figure standing alone: not part of a name (GPT-4, CIFAR-10, 7B, v2) nor of a longer number.
 # Beside a CJK character is alone: Chinese and Japanese write no spaces (提高了37.5%).
-_FIGURE = re.compile(r"(?<![A-Za-z0-9.,\-/])(\d+(?:[.,]\d+)*)(\s?%)?(?![A-Za-z0-9\-]|[.,]\d)")
+# (The look-behind follows the first digit, so that a search skips quickly to the digits.)
+_FIGURE = re.compile(r"(\d(?<![A-Za-z0-9.,\-/]\d)\d*(?:[.,]\d+)*)(\s?%)?(?![A-Za-z0-9\-]|[.,]\d)")
 # Any number in a translation, names' digits included (favouring acceptance).
 _ANY_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Thousands grouped with a space, as French and Russian write them (1 000, 12 500).
-_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009'’](?=\d{3}(?!\d))")
+_GROUP_SPACE = re.compile(r"[ \u00a0\u202f\u2009'’](?<=\d.)(?=\d{3}(?!\d))")
 # A scale after a number: a word, or a capital for billions of parameters (175B is 1750 亿).
 _SCALE_AFTER = re.compile(
     r"\s*(thousand|million|billion|trillion|百万|万|萬|亿|億|千)|([KMBT])(?![A-Za-z])", re.IGNORECASE
@@ -157,7 +159,7 @@ def _required_figures(text: str) -> list[tuple[str, set[float]]]:
 
 def _figures(text: str) -> list[tuple[str, set[float]]]:
     """Each figure standing alone in ``text`` as written, with the values it may stand for."""
-    text = _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    text = _numbers_text(text)
     figures = []
     for match in _FIGURE.finditer(text):
         values = _readings(match.group(1))
@@ -168,9 +170,13 @@ def _figures(text: str) -> list[tuple[str, set[float]]]:
     return figures
 
 
-def _values(text: str, *, words: bool) -> set[float]:
+# Small caches: a reply's checks read the same texts several times (the abstract's values
+# for its translation's figures and for the summary's), and a batch ingest reads
+# tens of thousands of replies; a paper's next reply is a different text.
+@functools.lru_cache(maxsize=16)
+def _values(text: str, *, words: bool) -> frozenset[float]:
     """Every value a number in ``text`` stands for: digits, with scales, and (``words``) numerals in words."""
-    text = _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    text = _numbers_text(text)
     values: set[float] = set()
     for match in _ANY_NUMBER.finditer(text):
         readings = _readings(match.group())
@@ -180,11 +186,17 @@ def _values(text: str, *, words: bool) -> set[float]:
         values |= readings
     if words:
         values |= _word_values(text)
-        for match in _CJK_NUMERAL.finditer(text):
+        for match in () if text.isascii() else _CJK_NUMERAL.finditer(text):
             value = _cjk_value(match.group())
             if value is not None:
                 values.add(value)
-    return {_rounded(value) for value in values}
+    return frozenset(map(_rounded, values))
+
+
+@functools.lru_cache(maxsize=16)
+def _numbers_text(text: str) -> str:
+    """``text`` as its numbers are read: NFKC, without spaces grouping thousands (`_GROUP_SPACE`)."""
+    return _GROUP_SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _readings(number: str) -> set[float]:
@@ -202,7 +214,9 @@ def _readings(number: str) -> set[float]:
 def _word_values(text: str) -> set[float]:
     """Numbers written in English words: ``twelve``, ``twenty-five``, ``three hundred``."""
     values: set[float] = set()
-    words = [word.casefold() for word in _WORD.findall(text)]
+    words = list(map(str.lower, _WORD.findall(text)))  # ASCII words: lower is casefold
+    if _NUMBER_WORDS.keys().isdisjoint(words):
+        return values
     for i, word in enumerate(words):
         value = _NUMBER_WORDS.get(word)
         if value is None:
@@ -241,29 +255,40 @@ def _rounded(value: float) -> float:
     return round(value, 5 - math.floor(math.log10(abs(value))))
 
 
-def _names(text: str) -> list[str]:
+@functools.lru_cache(maxsize=16)
+def _names(text: str) -> tuple[str, ...]:
     """The names in Latin script of ``text`` (see `_NAME`), once each, in order.
 
     A word in capitals only is a name when it is short (BERT, COCO, ILSVRC; not FILE or
     ATTRIBUTES, the placeholders translators translate, longer than `MAX_ACRONYM`) and the
     text is not written in capitals (a title in capitals has no names to tell apart).
     """
-    words = _NAME.findall(unicodedata.normalize("NFKC", text))
-    capitals = [word for word in words if word.isupper() and len(word) > 1]
-    shouting = len(capitals) > len(words) / 2
+    words = _name_words(text)
+    capitals = sum(1 for word in words if word.isupper() and len(word) > 1)
+    shouting = capitals > len(words) / 2
     names: dict[str, str] = {}
-    for word in words:
+    for word in dict.fromkeys(words):  # each word once, in order: a text repeats most of its words
+        if word.isalpha() and word[1:].islower():
+            continue  # a word, capitalized or not: no digit, one capital at most
         upper = sum(char.isupper() for char in word)
         digits = any(char.isdigit() for char in word)
         if word.isupper() and not digits and (shouting or len(word) > MAX_ACRONYM):
             continue
         if upper >= 2 or (digits and any(char.isalpha() for char in word)):
             names.setdefault(_name_key(word), word)
-    return list(names.values())
+    return tuple(names.values())
 
 
-def _name_keys(text: str) -> set[str]:
-    return {_name_key(word) for word in _NAME.findall(unicodedata.normalize("NFKC", text))}
+@functools.lru_cache(maxsize=16)
+def _name_keys(text: str) -> frozenset[str]:
+    keys = map(str.casefold, set(_name_words(text)))
+    return frozenset(key[:-1] if len(key) > 2 and key.endswith("s") else key for key in keys)  # as `_name_key`
+
+
+@functools.lru_cache(maxsize=16)
+def _name_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that may be names (`_NAME`), in order, after NFKC."""
+    return tuple(_NAME.findall(unicodedata.normalize("NFKC", text)))
 
 
 def _name_key(name: str) -> str:
@@ -272,6 +297,6 @@ def _name_key(name: str) -> str:
     return key[:-1] if len(key) > 2 and key.endswith("s") else key
 
 
-def _listed(items: list[str], most: int = 6) -> str:
+def _listed(items: Sequence[str], most: int = 6) -> str:
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")

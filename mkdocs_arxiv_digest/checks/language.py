@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from typing import Any
 
 from mkdocs_arxiv_digest import languages
@@ -101,8 +102,8 @@ _SIMPLIFIED_TRADITIONAL = (
     "车車马馬见見觉覺认認让讓记記许許话話该該详詳试試调調请請课課历歷适適边邊显顯虑慮头頭预預"
     "签簽态態压壓际際难難众眾传傳递遞异異组組织織选選择擇节節总總参參"
 )
-_SIMPLIFIED = frozenset(_SIMPLIFIED_TRADITIONAL[0::2])
-_TRADITIONAL = frozenset(_SIMPLIFIED_TRADITIONAL[1::2])
+_SIMPLIFIED_CHARACTER = re.compile(f"[{_SIMPLIFIED_TRADITIONAL[0::2]}]")
+_TRADITIONAL_CHARACTER = re.compile(f"[{_SIMPLIFIED_TRADITIONAL[1::2]}]")
 
 
 def language_problem(field: str, text: str, language: str) -> Problem | None:
@@ -114,7 +115,7 @@ def language_problem(field: str, text: str, language: str) -> Problem | None:
     prose = prose_of(text, names=target != "Latn")
     letters = letters_by_script(prose)
     if target != "Latn" and any(letters[name] for name in own):
-        letters = letters_by_script(LATIN_RUN.sub(_without_terms, prose))
+        letters = _without_term_letters(letters, prose)
     total = sum(letters.values())
     if total == 0:
         return None  # names, numbers and math only
@@ -148,8 +149,8 @@ def language_problem(field: str, text: str, language: str) -> Problem | None:
 
 def _variant_problem(field: str, prose: str, target: str, language: str) -> Problem | None:
     """Simplified Chinese where Traditional was asked for, or the reverse."""
-    simplified = sum(char in _SIMPLIFIED for char in prose)
-    traditional = sum(char in _TRADITIONAL for char in prose)
+    simplified = len(_SIMPLIFIED_CHARACTER.findall(prose))
+    traditional = len(_TRADITIONAL_CHARACTER.findall(prose))
     if target == "Hans" and traditional >= MIN_VARIANT_CHARACTERS and traditional > 3 * simplified:
         return Problem(
             field, f"{field} is in {languages.language_name('zh-Hant')}, expected {languages.language_name(language)}"
@@ -232,10 +233,26 @@ def _identifiable(language: str) -> bool:
     return any(languages.are_close(language, label) for label in labels)
 
 
-def _without_terms(run: re.Match[str]) -> str:
-    """A run of Latin words, unless it is a term kept in English (`MAX_TERM_WORDS` words or fewer)."""
-    words = sum(any(char.isalpha() for char in token) for token in run.group().split())  # fine-tuning: one
-    return run.group() if words > MAX_TERM_WORDS else " "
+def _without_term_letters(letters: Counter[str], prose: str) -> Counter[str]:
+    """``letters`` of ``prose`` without those of the terms kept in English (`MAX_TERM_WORDS`).
+
+    Every letter of a `LATIN_RUN` is Latin, so the terms' letters are taken off the Latin
+    count (not counted again over the whole text without them).
+    """
+    terms = sum(sum(char.isalpha() for char in run) for run in LATIN_RUN.findall(prose) if _is_term(run))
+    if not terms:
+        return letters
+    letters = letters.copy()
+    letters["Latn"] -= terms
+    if not letters["Latn"]:
+        del letters["Latn"]
+    return letters
+
+
+def _is_term(run: str) -> bool:
+    """Whether a run of Latin words is a term kept in English (`MAX_TERM_WORDS` words or fewer)."""
+    words = sum(any(char.isalpha() for char in token) for token in run.split())  # fine-tuning: one
+    return words <= MAX_TERM_WORDS
 
 
 def _without_scripts(text: str, scripts: set[str]) -> str:

@@ -25,6 +25,7 @@ _WIDTH_WORDS = {"FULLWIDTH", "HALFWIDTH"}
 URL = re.compile(r"\b(?:https?://|www\.)\S+|\barXiv:\S+", re.IGNORECASE)
 # Code: paths, options, identifiers, file names (github.com/x/y, --flag, model_name, torch.nn).
 CODE = re.compile(r"[!-~]*[/_=@|<>`][!-~]*|(?<![!-~])--?[A-Za-z][\w-]*|\b[A-Za-z]+(?:\.[A-Za-z]+)+\b")
+_CODE_MARK = re.compile(r"[/_=@|<>`.-]")  # what each alternative of `CODE` needs one of
 TEX = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]|\\[A-Za-z]+", re.DOTALL)
 LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 LATIN_WORD = re.compile(rf"[{LATIN_LETTERS}\d]+(?:['’][{LATIN_LETTERS}]+)*")
@@ -33,6 +34,7 @@ LATIN_RUN = re.compile(rf"{LATIN_WORD.pattern}(?:[\s!-@\[-`{{-~]+{LATIN_WORD.pat
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNITS = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 WORDS = re.compile(r"\w+")
+_ALPHANUMERIC = re.compile(r"[^\W_]+")  # what `str.isalnum` is true of (`\w` is that and `_`)
 
 
 def prose_of(text: str, *, names: bool) -> str:
@@ -45,10 +47,13 @@ def prose_of(text: str, *, names: bool) -> str:
     text = unicodedata.normalize("NFC", text)
     text = URL.sub(" ", text)
     text = TEX.sub(" ", text)
-    text = CODE.sub(" ", text)
+    if _CODE_MARK.search(text):  # else nothing `CODE` matches (most translations and summaries)
+        text = CODE.sub(" ", text)
 
     def keep(match: re.Match[str]) -> str:
         word = match.group()
+        if word.isalpha() and word[1:].islower():  # most words: no digit, a capital first at most
+            return " " if names and word[0].isupper() else word
         if any(char.isdigit() for char in word) or sum(char.isupper() for char in word) >= 2:
             return " "  # GSM8K, 7B, LLM, BERT, MetaMath, LLaMA
         if names and word[0].isupper():
@@ -59,7 +64,12 @@ def prose_of(text: str, *, names: bool) -> str:
 
 
 def letters_by_script(text: str) -> Counter[str]:
-    return Counter(script_of(char) for char in text if char.isalpha())
+    """How many letters of ``text`` are in each script."""
+    scripts: Counter[str] = Counter()
+    for char, count in Counter(text).items():  # each distinct character once (a text repeats most)
+        if char.isalpha():
+            scripts[script_of(char)] += count
+    return scripts
 
 
 @functools.lru_cache(maxsize=8192)
@@ -74,20 +84,24 @@ def script_of(char: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=8192)
 def is_cjk(char: str) -> bool:
     return script_of(char) in {"Hani", "Hira", "Kana"}
 
 
+@functools.lru_cache(maxsize=16)  # a title is compared twice per reply
 def comparable(text: str) -> str:
     """``text`` with only its letters and digits, case-folded: what two spellings of one title share."""
-    return "".join(char for char in unicodedata.normalize("NFKC", text).casefold() if char.isalnum())
+    return "".join(_ALPHANUMERIC.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
-def units(text: str) -> list[str]:
-    """Words, each CJK character one."""
-    return _UNITS.findall(unicodedata.normalize("NFKC", text).casefold())
+@functools.lru_cache(maxsize=32)  # a reply's checks read its texts and the paper's several times each
+def units(text: str) -> tuple[str, ...]:
+    """Words, each CJK character one (NFKC, casefolded)."""
+    return tuple(_UNITS.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
+@functools.lru_cache(maxsize=8192)  # words recur: the repetition check weighs every word of a text
 def weight(unit: str) -> float:
     """How many words a unit is worth: a CJK character half one (a Chinese or Japanese word is about two)."""
     return 0.5 if len(unit) == 1 and is_cjk(unit) else 1.0
