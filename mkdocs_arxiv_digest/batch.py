@@ -52,7 +52,7 @@ takes ~27 minutes. (A completion's deadline is the site's `timeout`.)"""
 INTERACTIVE_RETRIES = 50
 """Papers whose batch reply failed or was rejected that one `prefetch --batch` asks again
 interactively, at most; the rest wait for the next build. 50 at the site's concurrency 8
-and ~3 s a reply (README, Performance: L_llm) is ~20 s at full price — a tail, next to a
+and ~3 s a reply (docs/performance.md: L_llm) is ~20 s at full price — a tail, next to a
 batch of thousands at half price."""
 JOBS = "batch"
 """Kind of the cache row (`batch:jobs`) recording batches submitted and not yet collected."""

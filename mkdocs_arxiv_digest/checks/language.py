@@ -69,7 +69,7 @@ mislead the identifier). Calibrated on this machine's gettext catalogs, 19 Latin
 languages, 217,000 human translations of English messages: false alarms 1.4% on 15–25
 letters, 0.3% on 25–40, 0.1% on 40–100, 0.05% beyond; the English originals are caught at
 77%, 91%, 96% and 99% (what is missed is mostly option lists). On 90 scientific sentences
-and titles written for the comparison in the README (de, fr, es, it, pt, nl, pl, tr, vi)
+and titles written for the comparison in docs/choosing-a-model.md (de, fr, es, it, pt, nl, pl, tr, vi)
 the language asked for gets 0.70 or more; on 11 English replies (the 135M model's
 instruction echo among them) English gets 0.68 or more. With ``language: en``, another
 language is found in 90% of 40–100-letter and 97% of longer translations, with no false
@@ -78,7 +78,7 @@ alarm on 25,000 English messages."""
 IN_LANGUAGE_CONFIDENCE = 0.5
 """Nor has a title already in the language asked for (a French paper on a French site):
 its script's share is `MIN_SCRIPT_SHARE`, or identification gives that language at least
-this (the 90 non-English sentences and titles of the README's comparison get 0.70 or more)."""
+this (the 90 non-English sentences and titles of that comparison get 0.70 or more)."""
 
 # Scripts whose letters a text in the key's script is written with.
 _OWN_SCRIPTS = {
