@@ -10,7 +10,7 @@ asks for.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from mkdocs_arxiv_digest.ids import ArxivId
@@ -107,24 +107,24 @@ def _version(value: Any) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class Rejection:
+MAX_REASON = 2000  # of a `Rejection`
+"""Characters of `reason` kept: a check's message quotes a few words of the reply, not more."""
+
+
+class Rejection(NamedTuple):
     """The model's replies for one digest were rejected for their content: when, how often, why."""
 
     at: float
     """When the last reply was rejected (epoch seconds)."""
-    count: int
-    """Rejections in a row, by the same model, prompt and checks: the wait doubles with each."""
+    in_a_row: int
+    """Rejections in a row (``count`` on disk), by the same model, prompt and checks: the wait doubles with each."""
     reason: str
     """The build's warning of that rejection (what the checks said)."""
     checks: int
     """The `keys.CHECKS_VERSION` that rejected it: other checks ask again at once."""
 
-    MAX_REASON = 2000
-    """Characters of `reason` kept: a check's message quotes a few words of the reply, not more."""
-
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"at": self.at, "count": self.in_a_row, "reason": self.reason, "checks": self.checks}
 
     @classmethod
     def from_json(cls, data: Any) -> Rejection:
@@ -141,7 +141,7 @@ class Rejection:
         if type(checks) is not int or checks < 0:
             raise ValueError("rejection `checks` must be a version number")
         return cls(
-            at=float(at), count=count, reason=_text(data, "reason", required=True)[: cls.MAX_REASON], checks=checks
+            at=float(at), in_a_row=count, reason=_text(data, "reason", required=True)[:MAX_REASON], checks=checks
         )
 
 

@@ -58,13 +58,13 @@ _language_problem = functools.lru_cache(maxsize=64)(check_code)
 
 def retry_at(rejection: Rejection) -> float:
     """When a paper held back after ``rejection`` is asked for again (epoch seconds)."""
-    return rejection.at + min(FIRST_WAIT * 2.0 ** min(rejection.count - 1, 32), MAX_WAIT)
+    return rejection.at + min(FIRST_WAIT * 2.0 ** min(rejection.in_a_row - 1, 32), MAX_WAIT)
 
 
 def held_back_reason(rejection: Rejection) -> str:
     """The warning of a paper held back: why, until when, and how to ask now."""
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(retry_at(rejection)))
-    times = "once" if rejection.count == 1 else f"{rejection.count} times in a row"
+    times = "once" if rejection.in_a_row == 1 else f"{rejection.in_a_row} times in a row"
     return (
         f"{rejection.reason} — rejected {times}, not asked again before {until} (to ask now: "
         f"`arxiv-digest prefetch --retry-rejected`, or build with {RETRY_REJECTED_VARIABLE}=1)"
@@ -215,7 +215,7 @@ class Resolver:
         """Keep a fresh rejection in the cache, to hold the paper back; its warning, saying until when."""
         key = self.digest_key(request)
         last = self.rejections.get(key)
-        count = last.count + 1 if last is not None and last.checks == CHECKS_VERSION else 1
+        count = last.in_a_row + 1 if last is not None and last.checks == CHECKS_VERSION else 1
         rejection = self.rejections[key] = Rejection(self.cache.now(), count, failure.reason, CHECKS_VERSION)
         self.cache.put_rejection(key, rejection)
         return failure._replace(reason=held_back_reason(rejection))

@@ -10,7 +10,6 @@ again at once. The text here was written for these tests.
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import re
 import time
 import urllib.request
@@ -21,7 +20,7 @@ import pytest
 
 from mkdocs_arxiv_digest.cache import Cache
 from mkdocs_arxiv_digest.keys import CHECKS_VERSION
-from mkdocs_arxiv_digest.models import Rejection
+from mkdocs_arxiv_digest.models import MAX_REASON, Rejection
 from mkdocs_arxiv_digest.resolver import retry_at
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import Build, Site, SphinxSite, block
@@ -75,7 +74,7 @@ def age_rejections(site: Site, seconds: float) -> None:
         rows = cache.get_rejections(_rejection_keys(site))
         assert rows, "no rejection was remembered"
         for key, rejection in rows.items():
-            cache.put_rejection(key, dataclasses.replace(rejection, at=rejection.at - seconds))
+            cache.put_rejection(key, rejection._replace(at=rejection.at - seconds))
 
 
 def _rejection_keys(site: Site) -> list[str]:
@@ -295,7 +294,7 @@ def test_sphinx_says_held_back_papers_with_their_own_subtype(
     ("count", "wait"), [(1, HOUR), (2, 2 * HOUR), (5, 16 * HOUR), (6, 24 * HOUR), (10**9, 24 * HOUR)]
 )
 def test_the_wait_doubles_up_to_a_day(count: int, wait: float) -> None:
-    assert retry_at(Rejection(at=1000.0, count=count, reason="r", checks=CHECKS_VERSION)) == 1000.0 + wait
+    assert retry_at(Rejection(at=1000.0, in_a_row=count, reason="r", checks=CHECKS_VERSION)) == 1000.0 + wait
 
 
 @pytest.mark.parametrize(
@@ -320,4 +319,4 @@ def test_a_malformed_rejection_row_is_refused(row: Any) -> None:
 
 def test_a_rejection_row_keeps_a_bounded_reason() -> None:
     row = {"at": 1.0, "count": 3, "reason": "x" * 10_000, "checks": 2}
-    assert Rejection.from_json(row) == Rejection(1.0, 3, "x" * Rejection.MAX_REASON, 2)
+    assert Rejection.from_json(row) == Rejection(1.0, 3, "x" * MAX_REASON, 2)
