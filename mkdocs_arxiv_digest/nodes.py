@@ -47,6 +47,8 @@ def digest_nodes(layout: DigestLayout, document: nodes.document) -> list[nodes.N
     found += [_footnote(entry, entry.footnote, document) for entry in layout.entries if entry.footnote is not None]
     for node in found:
         # MyST moves footnotes to the end of the page: each node carries the marks itself.
+        # The table's `arxiv-digest` is what the stylesheet (`assets/arxiv-digest.css`)
+        # selects, beside the theme's own `docutils` class, which the HTML writer adds.
         node["classes"] += ["arxiv-digest", *MATHJAX_IGNORE]
         # Titles and abstracts are shown as written: no curly quotes or dashes made of them.
         node["support_smartquotes"] = False

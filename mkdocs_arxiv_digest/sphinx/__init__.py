@@ -11,7 +11,8 @@ reader forked from it (which so never opens the cache or the network for a prefe
 paper). A document whose digest came out incomplete is read again by the next build,
 to retry; one showing unversioned papers, once their metadata is due a refresh.
 Warnings go through Sphinx's logger with the document and line, so ``-W`` fails on
-them; so do the core's own (the once-a-build "OPENAI_API_KEY is not set").
+them; so do the core's own (the once-a-build "OPENAI_API_KEY is not set"). HTML
+builds link the digest's stylesheet (`stylesheet`), shared with the MkDocs plugin.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mkdocs_arxiv_digest.sphinx.logs import NAME
 from mkdocs_arxiv_digest.sphinx.options import PREFIX, option_names
 from mkdocs_arxiv_digest.sphinx.scanning import read_directive, scan_source, sphinx_site
 from mkdocs_arxiv_digest.sphinx.state import SphinxDigests
+from mkdocs_arxiv_digest.sphinx.stylesheet import add_stylesheet
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -44,6 +46,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive(NAME, type("ArxivDigestDirective", (ArxivDigestDirective,), {"digests": digests}))
     app.connect("config-inited", digests.configure)
     app.connect("builder-inited", digests.begin_build)
+    app.connect("builder-inited", add_stylesheet)
     app.connect("env-get-outdated", due_for_reading)
     app.connect("env-before-read-docs", digests.prefetch)
     app.connect("build-finished", digests.finish)
