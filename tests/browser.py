@@ -57,3 +57,20 @@ def browser_page(**options: Any) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+PHONE = {"width": 390, "height": 844}
+"""A phone's viewport in CSS px (an iPhone 14's), for what readers see on one."""
+
+
+def phone_table(page: Any, table: str, ref: str) -> tuple[list[tuple[float, float]], list[float], float]:
+    """The digest ``table``'s layout on ``page``: each ``ref`` link's (width, height), each summary cell's width, and the width of the content the table is in."""
+    refs = page.eval_on_selector_all(
+        f"{table} {ref}",
+        "links => links.map(link => { const box = link.getBoundingClientRect(); return [box.width, box.height]; })",
+    )
+    summaries = page.eval_on_selector_all(
+        f"{table} tbody td:nth-child(3)", "cells => cells.map(cell => cell.getBoundingClientRect().width)"
+    )
+    content = page.evaluate(f"document.querySelector({table!r}).parentElement.getBoundingClientRect().width")
+    return [tuple(box) for box in refs], summaries, content

@@ -33,7 +33,7 @@ from mkdocs_arxiv_digest.nodes import digest_nodes
 from mkdocs_arxiv_digest.render import markdown_digest
 from mkdocs_arxiv_digest.stylesheet import MARK, SITE_PATH
 from mkdocs_arxiv_digest.unique_ids import unique_footnote_ids
-from tests.browser import browser_page, needs_chromium, serve
+from tests.browser import PHONE, browser_page, needs_chromium, phone_table, serve
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import Site, accepted_chinese_reply, block
 from tests.html import Element, parse
@@ -202,16 +202,9 @@ def test_each_ref_is_a_24px_tap_target_and_the_summary_has_the_width_at_390px(
 ) -> None:
     built = phone_site(site, arxiv_api, llm_api, theme)
 
-    with serve(built) as url, browser_page(viewport={"width": 390, "height": 844}) as page:
+    with serve(built) as url, browser_page(viewport=PHONE) as page:
         page.goto(url)
-        refs = page.eval_on_selector_all(
-            "table a.footnote-ref",
-            "links => links.map(link => { const box = link.getBoundingClientRect(); return [box.width, box.height]; })",
-        )
-        summaries = page.eval_on_selector_all(
-            "table tbody td:nth-child(3)", "cells => cells.map(cell => cell.getBoundingClientRect().width)"
-        )
-        content = page.evaluate("document.querySelector('table').parentElement.getBoundingClientRect().width")
+        refs, summaries, content = phone_table(page, "table", "a.footnote-ref")
 
     assert len(refs) == 2
     # WCAG 2.2, success criterion 2.5.8 (Target Size, Minimum): 24 × 24 CSS px.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mkdocs_arxiv_digest.stylesheet import stylesheet
-from tests.browser import browser_page, needs_chromium, serve
+from tests.browser import PHONE, browser_page, needs_chromium, phone_table, serve
 from tests.fakes import FakeArxiv, FakeLLM
 from tests.helpers import SphinxBuild, SphinxSite
 from tests.html import parse
@@ -107,18 +107,9 @@ def test_each_ref_is_a_24px_tap_target_and_the_summary_has_the_width_at_390px(
 ) -> None:
     built: Path = html_build(sphinx, arxiv_api, llm_api, theme).site
 
-    with serve(built) as url, browser_page(viewport={"width": 390, "height": 844}) as browser:
+    with serve(built) as url, browser_page(viewport=PHONE) as browser:
         browser.goto(url)
-        refs = browser.eval_on_selector_all(
-            "table.arxiv-digest a.footnote-reference",
-            "links => links.map(link => { const box = link.getBoundingClientRect(); return [box.width, box.height]; })",
-        )
-        summaries = browser.eval_on_selector_all(
-            "table.arxiv-digest tbody td:nth-child(3)", "cells => cells.map(cell => cell.getBoundingClientRect().width)"
-        )
-        content = browser.evaluate(
-            "document.querySelector('table.arxiv-digest').parentElement.getBoundingClientRect().width"
-        )
+        refs, summaries, content = phone_table(browser, "table.arxiv-digest", "a.footnote-reference")
         # The author's table, on the same page, keeps the theme's layout and superscripts.
         author_rows = browser.eval_on_selector_all(
             "table:not(.arxiv-digest) tbody tr", "rows => rows.map(row => getComputedStyle(row).display)"
