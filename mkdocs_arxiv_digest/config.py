@@ -96,6 +96,23 @@ class _LanguageCode(_Type[str | None]):
         return code
 
 
+class _Switch(_Type[bool | None]):
+    """On or off: a boolean, or 1 / 0, which MkDocs' ``!ENV`` makes of a variable set to "1" / "0".
+
+    ``offline: !ENV [ARXIV_DIGEST_OFFLINE, true]`` reads the variable as YAML: ``true`` and
+    ``yes`` arrive as booleans, ``1`` and ``0`` as integers, and `OFFLINE_VARIABLE` itself
+    accepts all of them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(bool)
+
+    def run_validation(self, value: object, /) -> bool:
+        if type(value) is int and value in (0, 1):
+            return bool(value)
+        return bool(super().run_validation(value))
+
+
 class BlockOptions(Config):
     """Options an ``arxiv-digest`` block may set in its YAML body, overriding the plugin's."""
 
@@ -141,7 +158,7 @@ class DigestConfig(BlockOptions):
     unknown_days = _Type((int, float), default=1.0)
     """Days an ID arXiv has no paper for is remembered as such, so rebuilds do not ask again (every build still warns); `0` asks at every build."""
 
-    offline = _Type(bool)
+    offline = _Switch()
     """Never touch the network: serve from the snapshot and the cache only. Default: `ARXIV_DIGEST_OFFLINE` (`true`, `1`, `yes`), else `false`."""
 
     snapshot = _Type(str)

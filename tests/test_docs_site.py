@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mkdocs.config import load_config
 
 from mkdocs_arxiv_digest.directive import find_directives
 from mkdocs_arxiv_digest.snapshot import load_snapshot
@@ -98,3 +99,19 @@ def test_every_readme_link_into_docs_reaches_a_built_page(built: Path) -> None:
         assert html.is_file(), path  # the site has it
         if anchor:
             assert f'id="{anchor}"' in html.read_text(encoding="utf-8"), (path, anchor)
+
+
+@pytest.mark.parametrize(
+    ("value", "offline"), [("1", True), ("true", True), ("yes", True), ("0", False), ("false", False)]
+)
+@pytest.mark.parametrize("config_file", ["mkdocs.yml", "example_site/mkdocs.yml"])
+def test_every_value_the_offline_variable_takes_is_read_by_the_sites_env_line(
+    monkeypatch: pytest.MonkeyPatch, config_file: str, value: str, offline: bool
+) -> None:
+    # `offline: !ENV [ARXIV_DIGEST_OFFLINE, true]` reads the variable as YAML: "1" and "0"
+    # arrive as integers, which a plain boolean option refused (the build aborted).
+    monkeypatch.setenv("ARXIV_DIGEST_OFFLINE", value)
+
+    config = load_config(str(ROOT / config_file))
+
+    assert config.plugins["arxiv-digest"].config.offline is offline
