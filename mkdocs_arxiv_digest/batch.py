@@ -32,9 +32,10 @@ from mkdocs_arxiv_digest.batch_lines import (
     report_refused,
     write_parts,
 )
+from mkdocs_arxiv_digest.batch_shape import learn_shape, learnt_shape
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.errors import DigestError, log
-from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weakest
 from mkdocs_arxiv_digest.models import DigestRequest, Failure
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class Batches:
         self.resolver = resolver
         self.build = build
         self.client = client
-        self.shape = shape
+        self.shape = learnt_shape(resolver, shape)
         self.poll = poll
         self.sleep = sleep
         self.max_requests = max_requests
@@ -282,7 +283,8 @@ class Batches:
             f"The batch's server refused {len(reshaped)} requests in {' and '.join(results.shape)} ({said}); "
             f"submitting them again with {' and '.join(weaker)}"
         )
-        self.shape = weaker
+        self.shape = weakest(self.shape, weaker)
+        learn_shape(self.resolver, self.shape)
         keys = list(reshaped)
         reshaped.clear()
         self.submit(pending, keys)

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from mkdocs_arxiv_digest.batch_shape import learn_shape, learnt_shape
 from mkdocs_arxiv_digest.build import Build
 from mkdocs_arxiv_digest.cache import parse_json
 from mkdocs_arxiv_digest.errors import DigestError, log
 from mkdocs_arxiv_digest.languages import check_code
-from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weaker_shape
+from mkdocs_arxiv_digest.model_server import FORMATS, TOKEN_LIMITS, weaker_shape, weakest
 from mkdocs_arxiv_digest.models import Digest, DigestRequest, Failure, Usage
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ class Results:
             if weaker is not None:  # the server refused the request's format or token limit, not the paper
                 self.seen.discard(key)  # its line may come again, in the weaker shape
                 self.tally.reshaped[key] = said
-                self.weaker = weaker
+                self.weaker = weaker if self.weaker is None else weakest(self.weaker, weaker)
                 return None
             self.tally.failed[key] = f"the batch returned an error: {said}"
             return None
@@ -348,7 +349,7 @@ class Results:
         for key, said in self.tally.reshaped.items():
             self.tally.failed[key] = (
                 f"the server refused the request's response format {self.shape[0]} or token limit "
-                f"{self.shape[1]} ({said}); it takes {' and '.join(self.weaker or ())}"
+                f"{self.shape[1]} ({said}); it takes {' and '.join(self.weaker or ())}, in which `batch export` now writes them"
             )
         self.tally.reshaped.clear()
 
@@ -421,7 +422,7 @@ def export_batch(
     """Write the requests of every missing digest to ``path`` (more files past OpenAI's limits); the files, and
     how many digests were already settled."""
     pending, settled = pending_digests(resolver, build, requests)
-    return write_parts(pending.values(), export_paths(path), shape), len(settled)
+    return write_parts(pending.values(), export_paths(path), learnt_shape(resolver, shape)), len(settled)
 
 
 def ingest_batch(resolver: Resolver, build: Build, requests: Iterable[DigestRequest], paths: Iterable[Path]) -> Report:
@@ -429,9 +430,12 @@ def ingest_batch(resolver: Resolver, build: Build, requests: Iterable[DigestRequ
     paper its ``custom_id`` names, and cache the accepted digests."""
     pending, settled = pending_digests(resolver, build, requests)
     results = Results(resolver, build, pending, settled)
+    results.shape = learnt_shape(resolver, results.shape)  # as `export_batch` wrote the lines
     for path in paths:
         with path.open("rb") as stream:
             results.read(stream)
+    if results.weaker is not None:
+        learn_shape(resolver, results.weaker)  # the next `batch export` writes them so
     results.refused_shape()
     results.settle(retry=None, retries=0)
     build.batch_usage = results.tally.usage

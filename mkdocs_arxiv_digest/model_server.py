@@ -103,6 +103,14 @@ def weaker_shape(status: int, said: str, shape: tuple[str, str]) -> tuple[str, s
     return None
 
 
+def weakest(*shapes: tuple[str, str]) -> tuple[str, str]:
+    """The weakest format and the later token limit's name among ``shapes``: what a server that
+    refused any of the others takes (the shapes learnt from several refusals, combined)."""
+    return max((shape[0] for shape in shapes), key=FORMATS.index), max(
+        (shape[1] for shape in shapes), key=TOKEN_LIMITS.index
+    )
+
+
 def request_body(
     model: str,
     messages: list[dict[str, str]],

@@ -264,6 +264,17 @@ def test_a_batch_server_refusing_json_schema_gets_the_lines_again_in_a_weaker_fo
     assert "3 accepted" in result.stdout and "3/3 papers complete" in result.stdout
     assert chat_requests(llm_api) == 0  # nothing left to ask at full price
 
+    # What the server takes is remembered: the next batch (the papers in English) is not
+    # sent in json_schema again, which would cost another batch's round trip.
+    site.options["language"] = "en"
+    site.write_config()
+    again = run(site.root, "prefetch", "--batch", "--poll", "0")
+
+    assert again.returncode == 0, again.stderr
+    assert "refused" not in again.stderr
+    *_, third = (llm_api.batch_input(batch_id) for batch_id in llm_api.batches)
+    assert len(llm_api.batches) == 3 and {request_format(line["body"]) for line in third} == {"json_object+schema"}
+
 
 def test_an_engine_refusing_json_schema_is_reported_by_ingest(
     site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM
@@ -280,7 +291,15 @@ def test_an_engine_refusing_json_schema_is_reported_by_ingest(
     assert ingested.returncode == 1 and "3 failed" in ingested.stdout
     assert "the server refused the request's response format json_schema or token limit max_tokens" in ingested.stderr
     assert "'loc': ('body', 'response_format', 'type')" in ingested.stderr  # what the engine said
-    assert "it takes json_object+schema and max_tokens" in ingested.stderr
+    assert "it takes json_object+schema and max_tokens, in which `batch export` now writes them" in ingested.stderr
+
+    run(site.root, "batch", "export", "again.jsonl")
+    output, errors = llm_api.batch_results((site.root / "again.jsonl").read_text(encoding="utf-8"))
+    (site.root / "results.jsonl").write_text(output, encoding="utf-8")
+    completed = run(site.root, "batch", "ingest", "results.jsonl")
+
+    assert not errors and completed.returncode == 0, completed.stderr
+    assert "3 accepted" in completed.stdout
 
 
 def test_export_then_results_then_ingest_completes_the_page(site: Site, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> None:
