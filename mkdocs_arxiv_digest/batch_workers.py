@@ -28,6 +28,9 @@ core: starting them costs ~0.5 s, which the ~1 ms a reply of a second core repay
 ~1,000 replies (`bench/batch_ingest.py`); a smaller file is checked in this process."""
 CHUNK = 64
 """Replies sent to a checking process at once."""
+MAX_WORKERS = 8
+"""Checking processes at most: each loads the language identifier (~97 MB), and a
+container's CPU quota is not in the host's count of cores."""
 IN_FLIGHT = 4
 """Chunks per process sent and not yet taken back, at most: what is held in memory besides
 the line being read (~3 KB a reply: under 2 MB on 2 cores)."""
@@ -36,12 +39,19 @@ the line being read (~3 KB a reply: under 2 MB on 2 cores)."""
 def worth_processes(stream: IO[bytes], pool_from: int | None = None) -> int:
     """How many checking processes to use for the file ``stream`` reads: a process per core if it is
     ``pool_from`` (`POOL_FROM_BYTES`) bytes or more and there is more than one core, else 0 (check here)."""
-    workers = os.cpu_count() or 1
+    workers = usable_cores()
     try:
         size = os.fstat(stream.fileno()).st_size
     except (OSError, ValueError):  # io.BytesIO and the like have no descriptor
         size = 0
     return workers if workers > 1 and size >= (POOL_FROM_BYTES if pool_from is None else pool_from) else 0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as `os.process_cpu_count` reads it on
+    Python 3.13: a container's cpuset, not the host's count), at most `MAX_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, MAX_WORKERS)
 
 
 def checked_in_processes(

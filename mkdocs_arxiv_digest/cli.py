@@ -202,7 +202,11 @@ def _site_settings(config_file: Path | None, conf_py: Path | None) -> Settings |
     "--poll", type=click.FloatRange(min=0), default=60.0, show_default=True,
     help="With --batch: seconds between looks at the batch's progress.",
 )  # fmt: skip
-@click.option("--no-wait", is_flag=True, help="With --batch: submit and exit; a later `prefetch --batch` collects.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --batch: collect the earlier batches that have ended, submit, and exit without waiting; a later `prefetch --batch` collects the rest.",
+)
 def prefetch(
     config_file: Path | None, conf_py: Path | None, retry_rejected: bool, use_batch: bool, poll: float, no_wait: bool
 ) -> None:

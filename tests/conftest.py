@@ -36,8 +36,9 @@ def sphinx(tmp_path: Path, arxiv_api: FakeArxiv, llm_api: FakeLLM) -> SphinxSite
 
 
 SLOWEST_FIRST = ("test_install.py", "test_ecosystem.py", "test_deadlines.py", "test_cache.py")
-"""Files holding the suite's longest tests (`--durations`): started first, none of them
-holds up the end of a run on four workers."""
+"""Files holding the suite's longest tests (`--durations`), put at the head of the run:
+a worker starts on them at once and the others take the rest of its queue (`worksteal`),
+so none of them is left to start last and hold up the end of the run."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -66,7 +66,8 @@ def fetch_mathjax(major: str, request: pytest.FixtureRequest, tmp_path_factory: 
     directory = cache / ("mathjax/es5" if major == "3" else "mathjax")
     complete = cache / "complete"  # written last: another worker's fetch half done is not taken
     with FileLock(cache / "fetch.lock"):  # xdist workers share pytest's cache: one fetches, the others wait
-        if complete.is_file():
+        if complete.is_file() or _unpacked(directory, major):  # the second: fetched before the mark was written
+            complete.touch()
             return directory
         shutil.rmtree(cache / "mathjax", ignore_errors=True)
         npm_unpack(f"mathjax@{major}", cache / "mathjax")
@@ -74,6 +75,12 @@ def fetch_mathjax(major: str, request: pytest.FixtureRequest, tmp_path_factory: 
             npm_unpack("@mathjax/mathjax-newcm-font@4", directory / "fonts/mathjax-newcm-font")
         complete.touch()
     return directory
+
+
+def _unpacked(directory: Path, major: str) -> bool:
+    """Whether MathJax ``major`` is whole in ``directory`` (its script, and MathJax 4's font)."""
+    font = directory / "fonts/mathjax-newcm-font"
+    return (directory / "tex-mml-chtml.js").is_file() and (major == "3" or font.is_dir())
 
 
 def npm_unpack(package: str, destination: Path) -> None:

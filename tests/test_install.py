@@ -177,8 +177,10 @@ def test_wheel_installs_in_a_fresh_venv_and_builds_the_example_site(dist: Dist, 
     assert cli.returncode == 0 and "snapshot" in cli.stdout, cli.stderr
 
     site = tmp_path / "site"
+    # A copy: the build writes its cache beside mkdocs.yml, and `dist.source` is shared by every test.
+    example = shutil.copytree(dist.source / "example_site", tmp_path / "example_site")
     build = subprocess.run(
-        [bin_dir / "mkdocs", "build", "--strict", "-f", str(dist.source / "example_site/mkdocs.yml"), "-d", str(site)],
+        [bin_dir / "mkdocs", "build", "--strict", "-f", str(example / "mkdocs.yml"), "-d", str(site)],
         cwd=tmp_path,
         env=env,  # no OPENAI_API_KEY: the example site builds from its snapshot
         capture_output=True,

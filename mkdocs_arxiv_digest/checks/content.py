@@ -331,7 +331,7 @@ def _shares_terms(summary: str, paper: list[str]) -> bool:
         shared |= terms & _terms(text)
         if len(shared) >= MIN_SHARED_TERMS:
             return True
-    return len(shared) >= MIN_SHARED_TERMS
+    return False
 
 
 def _terms(text: str) -> set[str]:

@@ -281,8 +281,8 @@ def _names(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=16)
 def _name_keys(text: str) -> frozenset[str]:
-    keys = map(str.casefold, set(_name_words(text)))
-    return frozenset(key[:-1] if len(key) > 2 and key.endswith("s") else key for key in keys)  # as `_name_key`
+    """The `_name_key` of each name ``text`` may hold."""
+    return frozenset(map(_name_key, set(_name_words(text))))
 
 
 @functools.lru_cache(maxsize=16)
